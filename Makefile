@@ -1,0 +1,58 @@
+# The two commands: `make run` (the site on SQLite with demo data) and `make test` (the whole suite).
+PYTHON ?= python3
+VENV ?= .venv
+PORT ?= 8000
+HOST ?= 127.0.0.1
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes
+
+.PHONY: run test test-sqlite test-postgres lint format lock migrate demo clean
+
+$(VENV)/bin/python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+		|| { echo "Bandstand needs Python 3.11 or newer: set PYTHON=python3.1x" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.runtime: requirements/lock.txt | $(VENV)/bin/python
+	$(PIP) -r requirements/lock.txt
+	@touch $@
+
+$(VENV)/.dev: requirements/dev.lock.txt $(VENV)/.runtime
+	$(PIP) -r requirements/dev.lock.txt
+	@touch $@
+
+run: $(VENV)/.runtime  ## Serve the site on http://127.0.0.1:8000 (PORT overrides), with demo data.
+	$(BIN)/piccolo migrations forwards all
+	$(BIN)/piccolo project demo
+	$(BIN)/uvicorn main:app --host $(HOST) --port $(PORT)
+
+test: test-sqlite test-postgres  ## The whole suite: once on SQLite, once on PostgreSQL.
+
+test-sqlite: $(VENV)/.dev
+	$(BIN)/python -m pytest
+
+# The same app tests again on the local PostgreSQL server, in a fresh database.
+test-postgres: $(VENV)/.dev
+	BANDSTAND_TEST_DATABASE=postgres $(BIN)/python -m pytest -m "not engine_independent"
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+
+format: $(VENV)/.dev
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+migrate: $(VENV)/.runtime
+	$(BIN)/piccolo migrations forwards all
+
+# Re-resolve the pins (needs uv); the runtime lock is constrained to the dev lock's choices.
+lock:
+	uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
+		--generate-hashes --no-header -q -o requirements/dev.lock.txt
+	uv pip compile pyproject.toml --universal --python-version 3.11 -c requirements/dev.lock.txt \
+		--generate-hashes --no-header -q -o requirements/lock.txt
+
+clean:
+	rm -rf $(VENV) .venv-* .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,58 @@
+"""App assembly: `create_app()` puts the installed features together into one Litestar app."""
+
+from __future__ import annotations
+
+import mimetypes
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.config.allowed_hosts import AllowedHostsConfig
+from litestar.logging import LoggingConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.static_files import create_static_files_router
+from piccolo.engine.finder import engine_finder
+from piccolo.engine.postgres import PostgresEngine
+
+from project.features import FEATURES
+from project.settings import BASE_DIR, Settings, get_settings
+from project.templating import create_template_config
+
+# Python reads the system's MIME tables lazily, from disk, on the first guess: do it at import,
+# not inside the first request that serves a file.
+mimetypes.init()
+
+
+@asynccontextmanager
+async def database_pool(app: Litestar) -> AsyncIterator[None]:
+    engine = engine_finder()
+    if not isinstance(engine, PostgresEngine):
+        yield  # SQLite has no pool: Piccolo opens a connection per query or transaction.
+        return
+    await engine.start_connection_pool()
+    try:
+        yield
+    finally:
+        await engine.close_connection_pool()
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or get_settings()
+    allowed_hosts = None
+    if "*" not in settings.allowed_hosts:
+        allowed_hosts = AllowedHostsConfig(allowed_hosts=list(settings.allowed_hosts))
+    return Litestar(
+        route_handlers=[
+            *(route for feature in FEATURES for route in feature.routes),
+            create_static_files_router(path="/static", directories=[BASE_DIR / "static"]),
+        ],
+        lifespan=[database_pool],
+        template_config=create_template_config(settings),
+        openapi_config=OpenAPIConfig(title="Bandstand", version="0.1.0"),
+        allowed_hosts=allowed_hosts,
+        logging_config=LoggingConfig(
+            root={"level": settings.log_level, "handlers": ["queue_listener"]},
+            log_exceptions="always",
+        ),
+        debug=settings.debug,
+    )

@@ -1,0 +1,27 @@
+"""One `DATABASE_URL` in, the right Piccolo engine out."""
+
+from __future__ import annotations
+
+import contextlib
+
+from piccolo.engine.base import Engine
+
+from project.database.postgres import PoolerSafePostgresEngine
+from project.database.sqlite import TunedSQLiteEngine
+from project.database.url import SQLiteDatabase, parse_database_url
+from project.settings import BASE_DIR, Settings
+
+
+def create_engine(settings: Settings) -> Engine:  # type: ignore[type-arg]
+    """Build the engine for `settings.database_url`; raises `DatabaseURLError` on a bad URL."""
+    database = parse_database_url(settings.database_url)
+    if isinstance(database, SQLiteDatabase):
+        path = database.path if database.path.is_absolute() else BASE_DIR / database.path
+        # The default lives in a git-ignored folder that a fresh clone doesn't have yet; when
+        # the folder can't be made, /readyz reports the unreachable file.
+        with contextlib.suppress(OSError):
+            path.parent.mkdir(parents=True, exist_ok=True)
+        return TunedSQLiteEngine(path)
+    return PoolerSafePostgresEngine(
+        database, pool_min=settings.database_pool_min, pool_max=settings.database_pool_max
+    )

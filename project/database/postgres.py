@@ -1,0 +1,149 @@
+"""PostgreSQL on asyncpg: safe behind transaction-mode poolers, quick to start without a server.
+
+What the stock `PostgresEngine` does that this one doesn't:
+- connect at construction (import time) to check the server version — a silent database
+  then stalls `import piccolo_conf` for asyncpg's connect timeout;
+- create extensions at start-up, which restricted managed databases refuse;
+- wait forever for a pooled connection when the pool is exhausted;
+- run `.batch()` on a protocol-level named cursor on its own connection, which leaks named
+  prepared statements onto a pooler's shared server connections.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any, Self, cast
+
+from asyncpg import Connection
+from piccolo.engine.base import BaseBatch
+from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
+from piccolo.query.base import Query
+
+from project.database.url import PostgresDatabase
+
+POOL_ACQUIRE_TIMEOUT_SECONDS = 10.0
+
+_cursor_ids = itertools.count()
+
+
+class BoundedTransaction(PostgresTransaction):
+    engine: PoolerSafePostgresEngine
+
+    async def get_connection(self) -> Connection:
+        return await self.engine.acquire()
+
+    async def __aenter__(self) -> BoundedTransaction:
+        if self._parent is not None:
+            return cast(BoundedTransaction, self._parent)
+        self.connection = await self.get_connection()
+        self.transaction = self.connection.transaction()
+        try:
+            await self.begin()
+        except BaseException:
+            # Piccolo would keep the connection out of the pool for good.
+            await self.engine.release(self.connection)
+            raise
+        self.context = self.engine.current_transaction.set(self)
+        return self
+
+
+class SQLCursorBatch(BaseBatch):
+    """`.batch()` through a SQL-level cursor inside a transaction on a pooled connection.
+
+    `DECLARE ... CURSOR` and `FETCH` are plain statements, sent unnamed like every other
+    query when the statement cache is off, and a transaction pins the server connection
+    behind a transaction-mode pooler — so batching works through PgBouncer as well.
+    """
+
+    def __init__(self, engine: PoolerSafePostgresEngine, query: Query[Any, Any], batch_size: int):
+        self.engine = engine
+        self.query = query
+        self.batch_size = int(batch_size)
+        # Unique, so that batches nested in one transaction don't collide.
+        self.cursor_name = f"bandstand_batch_{next(_cursor_ids)}"
+
+    async def __aenter__(self) -> Self:
+        self._transaction = self.engine.transaction()
+        self._connection = (await self._transaction.__aenter__()).connection
+        template, args = self.query.querystrings[0].compile_string()
+        await self._connection.execute(
+            f"DECLARE {self.cursor_name} NO SCROLL CURSOR FOR {template}", *args
+        )
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> bool:
+        if exc_info[0] is None:
+            await self._connection.execute(f"CLOSE {self.cursor_name}")
+        await self._transaction.__aexit__(*exc_info)
+        return False
+
+    async def next(self) -> list[dict[str, Any]]:
+        rows = await self._connection.fetch(
+            f"FETCH FORWARD {self.batch_size} FROM {self.cursor_name}"
+        )
+        return await self.query._process_results(rows)  # type: ignore[no-any-return]
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> list[dict[str, Any]]:
+        rows = await self.next()
+        if not rows:
+            raise StopAsyncIteration
+        return rows
+
+
+class PoolerSafePostgresEngine(PostgresEngine):
+    def __init__(
+        self,
+        database: PostgresDatabase,
+        *,
+        pool_min: int,
+        pool_max: int,
+        acquire_timeout: float = POOL_ACQUIRE_TIMEOUT_SECONDS,
+        log_queries: bool = False,
+    ) -> None:
+        self.database = database
+        self.pool_min = pool_min
+        self.pool_max = pool_max
+        self.acquire_timeout = acquire_timeout
+        super().__init__(
+            config=dict(database.connect_kwargs), extensions=(), log_queries=log_queries
+        )
+
+    async def check_version(self) -> None:
+        """Skip Piccolo's connect-at-import check: start-up must not wait on the database."""
+
+    async def start_connection_pool(self, **kwargs: Any) -> None:
+        # With min_size=0 the pool connects lazily, so the app starts while the database is down.
+        await super().start_connection_pool(
+            **{"min_size": self.pool_min, "max_size": self.pool_max, **kwargs}
+        )
+
+    async def acquire(self) -> Connection:
+        if self.pool is None:
+            return await self.get_new_connection()
+        return await self.pool.acquire(timeout=self.acquire_timeout)
+
+    async def release(self, connection: Connection) -> None:
+        if self.pool is None:
+            await connection.close()
+        else:
+            await self.pool.release(connection)
+
+    async def _run_in_pool(self, query: str, args: Any = None) -> Any:
+        connection = await self.acquire()
+        try:
+            return await connection.fetch(query, *(args or ()))
+        finally:
+            await self.release(connection)
+
+    def transaction(self, allow_nested: bool = True) -> BoundedTransaction:
+        return BoundedTransaction(engine=self, allow_nested=allow_nested)
+
+    async def batch(  # type: ignore[override]
+        self, query: Query[Any, Any], batch_size: int = 100, node: str | None = None
+    ) -> SQLCursorBatch:
+        if node is not None:
+            raise ValueError("extra database nodes are not configured in Bandstand")
+        return SQLCursorBatch(self, query, batch_size)

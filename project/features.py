@@ -1,0 +1,43 @@
+"""The installed features, like Django's INSTALLED_APPS.
+
+Removing a demo is deleting its folders (`project/<name>/`, `templates/<name>/`,
+`tests/<name>/`) and its line here, then `piccolo migrations new project --auto`.
+"""
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from litestar.types import ControllerRouterHandler
+from piccolo.table import Table
+
+from project.catalog import demo as catalog_demo
+from project.catalog import routes as catalog_routes
+from project.catalog import tables as catalog_tables
+from project.health import routes as health_routes
+from project.pages import routes as pages_routes
+
+
+@dataclass(frozen=True)
+class Feature:
+    name: str
+    # (label, path) for the site's navigation bar, if the feature has a page.
+    nav: tuple[str, str] | None = None
+    routes: Sequence[ControllerRouterHandler] = ()
+    tables: Sequence[type[Table]] = ()
+    # Loads the feature's demo data; must be idempotent.
+    load_demo: Callable[[], Awaitable[None]] | None = None
+    clear_demo: Callable[[], Awaitable[None]] | None = None
+
+
+FEATURES: tuple[Feature, ...] = (
+    Feature("health", routes=health_routes.ROUTES),
+    Feature("pages", routes=pages_routes.ROUTES),
+    Feature(
+        "catalog",
+        nav=("Products", "/products"),
+        routes=catalog_routes.ROUTES,
+        tables=catalog_tables.TABLES,
+        load_demo=catalog_demo.load,
+        clear_demo=catalog_demo.clear,
+    ),
+)

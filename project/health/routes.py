@@ -1,0 +1,36 @@
+"""Liveness and readiness probes for load balancers and PaaS health checks."""
+
+import asyncio
+
+from litestar import Response, get
+from litestar.status_codes import HTTP_503_SERVICE_UNAVAILABLE
+from piccolo.engine.finder import engine_finder
+
+READINESS_TIMEOUT_SECONDS = 5.0
+
+
+@get("/healthz", sync_to_thread=False, include_in_schema=True, tags=["health"])
+def healthz() -> dict[str, str]:
+    """The process is up and serving; says nothing about the database."""
+    return {"status": "ok"}
+
+
+@get("/readyz", tags=["health"])
+async def readyz() -> Response[dict[str, str]]:
+    """The database answers a query; 503 with the reason when it doesn't."""
+    engine = engine_finder()
+    assert engine is not None
+    try:
+        async with asyncio.timeout(READINESS_TIMEOUT_SECONDS):
+            await engine.run_ddl("SELECT 1")
+    # Whatever the driver raises (OS, TLS, protocol, timeout), the answer is "not ready".
+    except Exception as error:
+        reason = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+        return Response(
+            {"status": "unavailable", "reason": f"database unreachable ({reason})"},
+            status_code=HTTP_503_SERVICE_UNAVAILABLE,
+        )
+    return Response({"status": "ready"})
+
+
+ROUTES = [healthz, readyz]

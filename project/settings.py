@@ -1,0 +1,131 @@
+"""The one typed settings object, read from the environment and an optional `.env` file.
+
+Every variable is documented in `.env.example` and in the README. A malformed value stops
+start-up with a `SettingsError` whose text is one line naming the variable and what is accepted.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import msgspec
+from dotenv import dotenv_values
+
+Environment = Literal["development", "production", "test"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DEFAULT_DATABASE_URL = "sqlite:///data/bandstand.sqlite3"
+# Anyone can read this key in the source: it is refused in production.
+DEVELOPMENT_SECRET_KEY = "insecure-development-key-do-not-use-in-production"  # noqa: S105
+MIN_PRODUCTION_SECRET_KEY_LENGTH = 32
+
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off", ""})
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot be used; the message is one line for the operator."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
+    database_url: str = DEFAULT_DATABASE_URL
+    database_pool_min: Annotated[int, msgspec.Meta(ge=0)] = 0
+    database_pool_max: Annotated[int, msgspec.Meta(ge=1)] = 10
+    secret_key: str = DEVELOPMENT_SECRET_KEY
+    environment: Environment = "development"
+    debug: bool = False
+    allowed_hosts: tuple[str, ...] = ("localhost", "127.0.0.1", "[::1]")
+    log_level: LogLevel = "INFO"
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+
+_FIELDS = {field.encode_name: field for field in msgspec.structs.fields(Settings)}
+
+
+def _accepted(type_: Any) -> str:
+    """Describe, for an error message, what a field's type accepts."""
+    info = msgspec.inspect.type_info(type_)
+    if isinstance(info, msgspec.inspect.BoolType):
+        return "true or false (also 1/0, yes/no, on/off)"
+    if isinstance(info, msgspec.inspect.LiteralType):
+        return "one of " + ", ".join(str(value) for value in info.values)
+    if isinstance(info, msgspec.inspect.IntType):
+        return "a whole number" + (f" of at least {info.ge}" if info.ge is not None else "")
+    if isinstance(info, msgspec.inspect.VarTupleType):
+        return "a comma-separated list"
+    return "a string"
+
+
+def _coerce(name: str, raw: str) -> Any:
+    """Turn an environment string into what msgspec expects for the field."""
+    info = msgspec.inspect.type_info(_FIELDS[name].type)
+    if isinstance(info, msgspec.inspect.BoolType):
+        lowered = raw.strip().lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+    if isinstance(info, msgspec.inspect.VarTupleType):
+        return tuple(item.strip() for item in raw.split(",") if item.strip())
+    if isinstance(info, msgspec.inspect.LiteralType) and name == "LOG_LEVEL":
+        return raw.strip().upper()
+    return raw.strip()
+
+
+def _check_consistency(settings: Settings) -> None:
+    if settings.database_pool_min > settings.database_pool_max:
+        raise SettingsError(
+            f"DATABASE_POOL_MIN={settings.database_pool_min} is not valid: expected at most "
+            f"DATABASE_POOL_MAX={settings.database_pool_max}"
+        )
+    if not settings.is_production:
+        return
+    key = settings.secret_key
+    if key == DEVELOPMENT_SECRET_KEY or len(key) < MIN_PRODUCTION_SECRET_KEY_LENGTH:
+        raise SettingsError(
+            "SECRET_KEY must be set to a random string of at least "
+            f"{MIN_PRODUCTION_SECRET_KEY_LENGTH} characters when ENVIRONMENT=production "
+            "(for example: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+        )
+    if settings.debug:
+        raise SettingsError("DEBUG must be false when ENVIRONMENT=production")
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, env_file: Path | None = BASE_DIR / ".env"
+) -> Settings:
+    """Read settings: the process environment wins over the `.env` file."""
+    values: dict[str, str | None] = {}
+    if env_file is not None and env_file.is_file():
+        values.update(dotenv_values(env_file))
+    values.update(os.environ if environ is None else environ)
+
+    data = {name: _coerce(name, raw) for name, raw in values.items() if name in _FIELDS and raw}
+    try:
+        settings = msgspec.convert(data, Settings, strict=False)
+    except msgspec.ValidationError as error:
+        path = re.search(r"\$\.(\w+)", str(error))
+        field = _FIELDS.get(path.group(1)) if path else None
+        if field is None:  # msgspec reports the failing path; this is a safety net
+            raise SettingsError(f"invalid setting: {error}") from None
+        name = field.encode_name
+        raise SettingsError(
+            f"{name}={values[name]!r} is not valid: expected {_accepted(field.type)}"
+        ) from None
+    _check_consistency(settings)
+    return settings
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return load_settings()

@@ -1,0 +1,188 @@
+"""Test set-up: a fresh database per run (SQLite, or PostgreSQL with
+BANDSTAND_TEST_DATABASE=postgres), migrated before any test, and a blocking-call detector
+around every async test.
+
+The environment is set in `pytest_configure`, before any test module imports `piccolo_conf`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any, cast
+
+import asyncpg
+import httpx
+import pytest
+from blockbuster import BlockBuster, blockbuster_ctx
+
+pytest_plugins = ["tests.support.postgres_fixtures"]
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+TEST_DATABASE = os.environ.get("BANDSTAND_TEST_DATABASE", "sqlite")
+# The local service the PostgreSQL pass creates its throwaway database on.
+ADMIN_URL = os.environ.get(
+    "BANDSTAND_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+_state: dict[str, Any] = {}
+
+
+async def _create_postgres_database(name: str) -> None:
+    connection = await asyncpg.connect(ADMIN_URL, timeout=5)
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+
+
+async def _drop_postgres_database(name: str) -> None:
+    connection = await asyncpg.connect(ADMIN_URL, timeout=5)
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await connection.close()
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ["ENVIRONMENT"] = "test"
+    os.environ.pop("DEBUG", None)
+    os.environ["LOG_LEVEL"] = "WARNING"
+    tmp = tempfile.mkdtemp(prefix="bandstand-test-")
+    _state["tmp"] = tmp
+    if TEST_DATABASE == "postgres":
+        name = f"bandstand_test_{os.getpid()}"
+        try:
+            asyncio.run(_create_postgres_database(name))
+        except (OSError, asyncpg.PostgresError, TimeoutError) as error:
+            reason = f"PostgreSQL pass skipped: cannot reach {ADMIN_URL} ({error})"
+            pytest.exit(reason, returncode=1 if _in_ci() else 0)
+        _state["postgres_database"] = name
+        url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    else:
+        url = f"sqlite:///{tmp}/test.sqlite3"
+    os.environ["DATABASE_URL"] = url
+
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    response = asyncio.run(run_forwards(app_name="all"))
+    if not response.success:
+        pytest.exit(f"migrations failed: {response.message}", returncode=1)
+    # Import the app here, outside any event loop: importing reads files, which the
+    # blocking-call detector would rightly flag inside a test.
+    import main  # noqa: F401
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    name = _state.get("postgres_database")
+    if name:
+        asyncio.run(_drop_postgres_database(name))
+    shutil.rmtree(_state.get("tmp", ""), ignore_errors=True)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # anyio's runner keeps an async fixture's set-up and tear-down in one task, which the app's
+    # lifespan (anyio task groups) needs.
+    for item in items:
+        if isinstance(item, pytest.Function) and inspect.iscoroutinefunction(item.function):
+            item.add_marker(pytest.mark.anyio)
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(autouse=True)
+def blockbuster(request: pytest.FixtureRequest) -> Iterator[BlockBuster | None]:
+    """Any blocking call (file, socket, sleep, sync DB) on the event loop fails the async test."""
+    if not inspect.iscoroutinefunction(request.function):
+        yield None
+        return
+    with blockbuster_ctx() as detector:
+        allow_known_safe_blocking(detector)
+        yield detector
+
+
+def allow_known_safe_blocking(detector: BlockBuster) -> None:
+    """The exceptions, one by one, each with why it is safe."""
+    # asyncpg's sslmode=prefer/allow (libpq's default) looks for a client certificate and key
+    # under ~/.postgresql when it opens a connection: a path resolve and a stat in the home
+    # folder, per new connection rather than per query (the pool keeps its connections). The
+    # alternative, an SSL context, would lose prefer's fallback to plaintext.
+    for function in detector.functions.values():
+        function.can_block_in("asyncpg/connect_utils.py", {"_dot_postgresql_path"})
+    detector.functions["os.stat"].can_block_in(
+        "asyncpg/connect_utils.py", {"_parse_connect_dsn_and_args"}
+    )
+
+
+@pytest.fixture
+def database_kind() -> str:
+    if TEST_DATABASE == "postgres":
+        return "postgres"
+    return "sqlite"
+
+
+@pytest.fixture
+async def clean_tables() -> None:
+    """Empty every project table (children first) before the test."""
+    from project.features import FEATURES
+
+    tables = [table for feature in FEATURES for table in feature.tables]
+    for table in reversed(tables):
+        await table.delete(force=True)
+
+
+@pytest.fixture
+async def client(clean_tables: None) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client on the app, inside its lifespan, on the test's own event loop."""
+    from main import app
+
+    async with (
+        app.lifespan(),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=cast(Any, app)), base_url="http://localhost"
+        ) as http,
+    ):
+        yield http
+
+
+@pytest.fixture
+def fresh_database_url(tmp_path: Any) -> Iterator[str]:
+    """The URL of a new, empty database of the pass's kind, dropped afterwards."""
+    if TEST_DATABASE != "postgres":
+        yield f"sqlite:///{tmp_path}/fresh.sqlite3"
+        return
+    name = f"bandstand_fresh_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    asyncio.run(_create_postgres_database(name))
+    try:
+        yield ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        asyncio.run(_drop_postgres_database(name))
+
+
+def run_piccolo(*args: str, database_url: str) -> subprocess.CompletedProcess[str]:
+    """Run the Piccolo CLI from the project folder, as a person would."""
+    env = {**os.environ, "DATABASE_URL": database_url}
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "piccolo"), *args],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )

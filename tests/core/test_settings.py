@@ -1,0 +1,109 @@
+from pathlib import Path
+
+import pytest
+
+from project.settings import (
+    DEFAULT_DATABASE_URL,
+    DEVELOPMENT_SECRET_KEY,
+    Settings,
+    SettingsError,
+    load_settings,
+)
+
+pytestmark = pytest.mark.engine_independent
+
+STRONG_KEY = "k" * 48
+
+
+def test_defaults_with_an_empty_environment() -> None:
+    settings = load_settings({}, env_file=None)
+    assert settings == Settings()
+    assert settings.database_url == DEFAULT_DATABASE_URL
+    assert settings.environment == "development"
+    assert settings.debug is False
+    assert settings.allowed_hosts == ("localhost", "127.0.0.1", "[::1]")
+
+
+def test_values_are_parsed_into_their_types() -> None:
+    settings = load_settings(
+        {
+            "DATABASE_URL": "postgresql://u@db/app",
+            "DATABASE_POOL_MIN": "2",
+            "DATABASE_POOL_MAX": "20",
+            "DEBUG": "Yes",
+            "ALLOWED_HOSTS": "example.com, www.example.com ,",
+            "LOG_LEVEL": "warning",
+            "ENVIRONMENT": "test",
+            "UNRELATED": "ignored",
+        },
+        env_file=None,
+    )
+    assert settings.database_url == "postgresql://u@db/app"
+    assert (settings.database_pool_min, settings.database_pool_max) == (2, 20)
+    assert settings.debug is True
+    assert settings.allowed_hosts == ("example.com", "www.example.com")
+    assert settings.log_level == "WARNING"
+    assert settings.environment == "test"
+
+
+@pytest.mark.parametrize("value", ["0", "false", "No", "off", ""])
+def test_false_spellings(value: str) -> None:
+    assert load_settings({"DEBUG": value}, env_file=None).debug is False
+
+
+def test_env_file_is_read_and_the_environment_wins(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("LOG_LEVEL=DEBUG\nDATABASE_URL=sqlite:///from-file.db\n")
+    settings = load_settings({"LOG_LEVEL": "ERROR"}, env_file=env_file)
+    assert settings.database_url == "sqlite:///from-file.db"
+    assert settings.log_level == "ERROR"
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"DEBUG": "maybe"}, "DEBUG='maybe' is not valid: expected true or false"),
+        (
+            {"ENVIRONMENT": "staging"},
+            "ENVIRONMENT='staging' is not valid: expected one of development, production, test",
+        ),
+        (
+            {"LOG_LEVEL": "loud"},
+            "LOG_LEVEL='loud' is not valid: expected one of CRITICAL, DEBUG, ERROR, INFO, WARNING",
+        ),
+        ({"DATABASE_POOL_MAX": "ten"}, "DATABASE_POOL_MAX='ten' is not valid: expected a whole"),
+        (
+            {"DATABASE_POOL_MAX": "0"},
+            "DATABASE_POOL_MAX='0' is not valid: expected a whole number of at least 1",
+        ),
+        (
+            {"DATABASE_POOL_MIN": "-1"},
+            "DATABASE_POOL_MIN='-1' is not valid: expected a whole number of at least 0",
+        ),
+        (
+            {"DATABASE_POOL_MIN": "5", "DATABASE_POOL_MAX": "2"},
+            "DATABASE_POOL_MIN=5 is not valid: expected at most DATABASE_POOL_MAX=2",
+        ),
+        ({"ENVIRONMENT": "production"}, "SECRET_KEY must be set"),
+        ({"ENVIRONMENT": "production", "SECRET_KEY": "short"}, "SECRET_KEY must be set"),
+        (
+            {"ENVIRONMENT": "production", "SECRET_KEY": DEVELOPMENT_SECRET_KEY},
+            "SECRET_KEY must be set",
+        ),
+        (
+            {"ENVIRONMENT": "production", "SECRET_KEY": STRONG_KEY, "DEBUG": "true"},
+            "DEBUG must be false when ENVIRONMENT=production",
+        ),
+    ],
+)
+def test_bad_values_give_one_clear_line(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(environ, env_file=None)
+    text = str(caught.value)
+    assert message in text
+    assert "\n" not in text
+
+
+def test_production_with_a_strong_key() -> None:
+    settings = load_settings({"ENVIRONMENT": "production", "SECRET_KEY": STRONG_KEY}, env_file=None)
+    assert settings.is_production
