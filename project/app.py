@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from litestar import Litestar
-from litestar.config.allowed_hosts import AllowedHostsConfig
 from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
@@ -15,6 +14,7 @@ from piccolo.engine.finder import engine_finder
 from piccolo.engine.postgres import PostgresEngine
 
 from project.features import FEATURES
+from project.hosts import allowed_hosts_middleware
 from project.settings import BASE_DIR, Settings, get_settings
 from project.templating import create_template_config
 
@@ -38,9 +38,6 @@ async def database_pool(app: Litestar) -> AsyncIterator[None]:
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
-    allowed_hosts = None
-    if "*" not in settings.allowed_hosts:
-        allowed_hosts = AllowedHostsConfig(allowed_hosts=list(settings.allowed_hosts))
     return Litestar(
         route_handlers=[
             *(route for feature in FEATURES for route in feature.routes),
@@ -49,7 +46,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         lifespan=[database_pool],
         template_config=create_template_config(settings),
         openapi_config=OpenAPIConfig(title="Bandstand", version="0.1.0"),
-        allowed_hosts=allowed_hosts,
+        middleware=[allowed_hosts_middleware(settings.allowed_hosts)],
         logging_config=LoggingConfig(
             root={"level": settings.log_level, "handlers": ["queue_listener"]},
             log_exceptions="always",

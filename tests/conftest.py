@@ -92,12 +92,12 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     shutil.rmtree(_state.get("tmp", ""), ignore_errors=True)
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # anyio's runner keeps an async fixture's set-up and tear-down in one task, which the app's
-    # lifespan (anyio task groups) needs.
-    for item in items:
-        if isinstance(item, pytest.Function) and inspect.iscoroutinefunction(item.function):
-            item.add_marker(pytest.mark.anyio)
+@pytest.hookimpl(tryfirst=True)
+def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: object) -> None:
+    # Every async test runs on anyio's runner, which keeps an async fixture's set-up and
+    # tear-down in one task, as the app's lifespan (anyio task groups) needs.
+    if name.startswith("test") and inspect.iscoroutinefunction(obj):
+        pytest.mark.anyio(obj)
 
 
 @pytest.fixture(scope="session")
