@@ -6,6 +6,8 @@ from litestar import Response, get
 from litestar.status_codes import HTTP_503_SERVICE_UNAVAILABLE
 from piccolo.engine.finder import engine_finder
 
+from project.database.errors import describe_connection_error
+
 READINESS_TIMEOUT_SECONDS = 5.0
 
 
@@ -24,8 +26,8 @@ async def readyz() -> Response[dict[str, str]]:
         async with asyncio.timeout(READINESS_TIMEOUT_SECONDS):
             await engine.run_ddl("SELECT 1")
     # Whatever the driver raises (OS, TLS, protocol, timeout), the answer is "not ready".
-    except Exception as error:
-        reason = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    except Exception as error:  # noqa: BLE001
+        reason = describe_connection_error(error)
         return Response(
             {"status": "unavailable", "reason": f"database unreachable ({reason})"},
             status_code=HTTP_503_SERVICE_UNAVAILABLE,
