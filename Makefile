@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes
 
-.PHONY: run test test-sqlite test-postgres lint format lock migrate demo clean
+.PHONY: run test test-sqlite test-postgres lint format lock migrate bench-engines clean
 
 $(VENV)/bin/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
@@ -43,6 +43,10 @@ lint: $(VENV)/.dev
 format: $(VENV)/.dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# What the pooler-safe default costs, per engine (not part of `make test`).
+bench-engines: $(VENV)/.dev
+	$(BIN)/python -m bench.engines
 
 migrate: $(VENV)/.runtime
 	$(BIN)/piccolo migrations forwards all

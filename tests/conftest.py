@@ -8,12 +8,15 @@ The environment is set in `pytest_configure`, before any test module imports `pi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
+import io
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -77,9 +80,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
     from piccolo.apps.migrations.commands.forwards import run_forwards
 
-    response = asyncio.run(run_forwards(app_name="all"))
+    with contextlib.redirect_stdout(io.StringIO()) as printed:
+        response = asyncio.run(run_forwards(app_name="all"))
     if not response.success:
-        pytest.exit(f"migrations failed: {response.message}", returncode=1)
+        pytest.exit(f"migrations failed: {response.message}\n{printed.getvalue()}", returncode=1)
     # Import the app here, outside any event loop: importing reads files, which the
     # blocking-call detector would rightly flag inside a test.
     import main  # noqa: F401
@@ -90,6 +94,22 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if name:
         asyncio.run(_drop_postgres_database(name))
     shutil.rmtree(_state.get("tmp", ""), ignore_errors=True)
+    _fail_on_leaked_threads()
+
+
+def _fail_on_leaked_threads() -> None:
+    """A connection left open keeps aiosqlite's non-daemon thread alive, and the interpreter
+    would wait for it forever: report it and fail instead of hanging CI."""
+    for thread in threading.enumerate():
+        if thread is not threading.main_thread() and not thread.daemon:
+            thread.join(timeout=2)
+    leaked = [
+        t.name for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon
+    ]
+    if leaked:
+        sys.stderr.write(f"\nleaked non-daemon threads (an unclosed connection?): {leaked}\n")
+        sys.stderr.flush()
+        os._exit(1)
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -66,9 +66,14 @@ class SQLCursorBatch(BaseBatch):
         self._transaction = self.engine.transaction()
         self._connection = (await self._transaction.__aenter__()).connection
         template, args = self.query.querystrings[0].compile_string()
-        await self._connection.execute(
-            f"DECLARE {self.cursor_name} NO SCROLL CURSOR FOR {template}", *args
-        )
+        try:
+            await self._connection.execute(
+                f"DECLARE {self.cursor_name} NO SCROLL CURSOR FOR {template}", *args
+            )
+        except BaseException as error:
+            # Roll back and give the connection back to the pool.
+            await self._transaction.__aexit__(type(error), error, error.__traceback__)
+            raise
         return self
 
     async def __aexit__(self, *exc_info: object) -> bool:

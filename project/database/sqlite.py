@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Self, cast
 
-from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType
+from piccolo.engine.sqlite import AsyncBatch, SQLiteEngine, SQLiteTransaction, TransactionType
+from piccolo.query.base import Query
 
 BUSY_TIMEOUT_SECONDS = 30.0
 
@@ -45,6 +46,24 @@ class WriteSafeTransaction(SQLiteTransaction):
         return self
 
 
+class SQLiteBatch(AsyncBatch):
+    """Piccolo's batch with two fixes: SQLite placeholders, and no leaked connection on error.
+
+    Piccolo 1.38 compiles the query with PostgreSQL's `$1` placeholders and passes parameters
+    unpacked, so a filtered `.batch()` fails on SQLite — leaving its connection, and
+    aiosqlite's non-daemon thread, open until the process hangs at exit.
+    """
+
+    async def __aenter__(self) -> Self:
+        template, args = self.query.querystrings[0].compile_string(engine_type="sqlite")
+        try:
+            self._cursor = await self.connection.execute(template, args)
+        except BaseException:
+            await self.connection.close()
+            raise
+        return self
+
+
 class TunedSQLiteEngine(SQLiteEngine):
     def __init__(self, path: Path, *, log_queries: bool = False) -> None:
         super().__init__(
@@ -61,6 +80,13 @@ class TunedSQLiteEngine(SQLiteEngine):
     ) -> WriteSafeTransaction:
         return WriteSafeTransaction(
             engine=self, transaction_type=transaction_type, allow_nested=allow_nested
+        )
+
+    async def batch(
+        self, query: Query[Any, Any], batch_size: int = 100, node: str | None = None
+    ) -> SQLiteBatch:
+        return SQLiteBatch(
+            connection=await self.get_connection(), query=query, batch_size=batch_size
         )
 
     def atomic(self, transaction_type: TransactionType = TransactionType.immediate) -> Any:
