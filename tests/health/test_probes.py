@@ -1,3 +1,5 @@
+import asyncio
+import gc
 from collections.abc import AsyncIterator
 
 import httpx
@@ -29,6 +31,10 @@ async def unreachable_database(client: httpx.AsyncClient) -> AsyncIterator[None]
         engine.connection_kwargs["database"] = "/dev/null/bandstand.sqlite3"
         yield
         engine.connection_kwargs["database"] = saved
+        # aiosqlite stops a connection that failed to open only when it is collected; collect
+        # while this test's loop still runs, or its worker thread reports to a closed loop.
+        gc.collect()
+        await asyncio.sleep(0.05)
         return
     assert isinstance(engine, PostgresEngine)
     saved_config = dict(engine.config)
