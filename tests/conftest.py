@@ -36,6 +36,7 @@ ADMIN_URL = os.environ.get(
     "BANDSTAND_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 _state: dict[str, Any] = {}
+_skipped: list[str] = []
 
 
 async def _create_postgres_database(name: str) -> None:
@@ -110,6 +111,18 @@ def _fail_on_leaked_threads() -> None:
         sys.stderr.write(f"\nleaked non-daemon threads (an unclosed connection?): {leaked}\n")
         sys.stderr.flush()
         os._exit(1)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    # In CI every test is mandatory: a skip there means a part of the suite did not run.
+    if _in_ci() and _skipped:
+        sys.stderr.write(f"\nCI forbids skipped tests, but these skipped: {_skipped}\n")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped:
+        _skipped.append(report.nodeid)
 
 
 @pytest.hookimpl(tryfirst=True)

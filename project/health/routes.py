@@ -11,7 +11,7 @@ from project.database.errors import describe_connection_error
 READINESS_TIMEOUT_SECONDS = 5.0
 
 
-@get("/healthz", sync_to_thread=False, include_in_schema=True, tags=["health"])
+@get("/healthz", sync_to_thread=False, tags=["health"])
 def healthz() -> dict[str, str]:
     """The process is up and serving; says nothing about the database."""
     return {"status": "ok"}
