@@ -9,4 +9,10 @@ from project.settings import get_settings
 with exit_on_bad_configuration():
     DB = create_engine(get_settings())
 
-APP_REGISTRY = AppRegistry(apps=["project.piccolo_app"])
+APP_REGISTRY = AppRegistry(
+    apps=[
+        "piccolo.apps.user.piccolo_app",  # users: piccolo_user
+        "piccolo_api.session_auth.piccolo_app",  # sessions, shared with Piccolo Admin
+        "project.piccolo_app",
+    ]
+)

@@ -7,12 +7,17 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from litestar import Litestar
+from litestar.config.csrf import CSRFConfig
+from litestar.di import Provide
 from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
 from piccolo.engine.finder import engine_finder
 from piccolo.engine.postgres import PostgresEngine
 
+from project.accounts.errors import EXCEPTION_HANDLERS
+from project.accounts.sessions import session_middleware
+from project.admin import admin_mount
 from project.features import FEATURES
 from project.hosts import allowed_hosts_middleware
 from project.settings import BASE_DIR, Settings, get_settings
@@ -42,14 +47,28 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[
             *(route for feature in FEATURES for route in feature.routes),
             create_static_files_router(path="/static", directories=[BASE_DIR / "static"]),
+            admin_mount(settings),
         ],
+        dependencies={"settings": Provide(lambda: settings, sync_to_thread=False)},
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            # Piccolo Admin owns the names "csrftoken" and "X-CSRFToken" (hard-coded in its
+            # JavaScript); sharing them makes whichever page was visited first break the other.
+            cookie_name="site_csrf",
+            header_name="x-site-csrf",
+            cookie_secure=settings.is_production,
+            cookie_samesite="lax",
+        ),
+        exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[database_pool],
         template_config=create_template_config(settings),
         openapi_config=OpenAPIConfig(title="Bandstand", version="0.1.0"),
-        middleware=[allowed_hosts_middleware(settings.allowed_hosts)],
+        middleware=[allowed_hosts_middleware(settings.allowed_hosts), session_middleware(settings)],
         logging_config=LoggingConfig(
             root={"level": settings.log_level, "handlers": ["queue_listener"]},
             log_exceptions="always",
+            # A client's mistake is not the server's: no traceback in the logs for 4xx.
+            disable_stack_trace=set(range(400, 500)),
         ),
         debug=settings.debug,
     )

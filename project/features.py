@@ -9,7 +9,13 @@ from dataclasses import dataclass
 
 from litestar.types import ControllerRouterHandler
 from piccolo.table import Table
+from piccolo_admin.endpoints import TableConfig
 
+from project.accounts import admin as accounts_admin
+from project.accounts import demo as accounts_demo
+from project.accounts import routes as accounts_routes
+from project.accounts import tables as accounts_tables
+from project.catalog import admin as catalog_admin
 from project.catalog import demo as catalog_demo
 from project.catalog import routes as catalog_routes
 from project.catalog import tables as catalog_tables
@@ -24,6 +30,8 @@ class Feature:
     nav: tuple[str, str] | None = None
     routes: Sequence[ControllerRouterHandler] = ()
     tables: Sequence[type[Table]] = ()
+    # Piccolo Admin's view of the feature's tables.
+    admin: Sequence[TableConfig] = ()
     # Loads the feature's demo data; must be idempotent.
     load_demo: Callable[[], Awaitable[None]] | None = None
     clear_demo: Callable[[], Awaitable[None]] | None = None
@@ -31,12 +39,21 @@ class Feature:
 
 FEATURES: tuple[Feature, ...] = (
     Feature("health", routes=health_routes.ROUTES),
+    Feature(
+        "accounts",
+        routes=accounts_routes.ROUTES,
+        tables=accounts_tables.TABLES,
+        admin=accounts_admin.ADMIN,
+        load_demo=accounts_demo.load,
+        clear_demo=accounts_demo.clear,
+    ),
     Feature("pages", routes=pages_routes.ROUTES),
     Feature(
         "catalog",
         nav=("Products", "/products"),
         routes=catalog_routes.ROUTES,
         tables=catalog_tables.TABLES,
+        admin=catalog_admin.ADMIN,
         load_demo=catalog_demo.load,
         clear_demo=catalog_demo.clear,
     ),

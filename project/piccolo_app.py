@@ -2,7 +2,7 @@
 
 from piccolo.conf.apps import AppConfig, Command
 
-from project.commands import demo
+from project.commands import demo, superuser
 from project.features import FEATURES
 from project.settings import BASE_DIR
 
@@ -10,6 +10,6 @@ APP_CONFIG = AppConfig(
     app_name="project",
     migrations_folder_path=str(BASE_DIR / "piccolo_migrations"),
     table_classes=[table for feature in FEATURES for table in feature.tables],
-    migration_dependencies=[],
-    commands=[Command(callable=demo, aliases=["demo_data"])],
+    migration_dependencies=["piccolo.apps.user.piccolo_app"],
+    commands=[Command(callable=demo), Command(callable=superuser)],
 )

@@ -42,6 +42,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     debug: bool = False
     allowed_hosts: tuple[str, ...] = ("localhost", "127.0.0.1", "[::1]")
     log_level: LogLevel = "INFO"
+    signup_enabled: bool = False
+    session_idle_minutes: Annotated[int, msgspec.Meta(ge=1)] = 120
+    session_max_age_hours: Annotated[int, msgspec.Meta(ge=1)] = 24 * 7
+    login_failures_per_account: Annotated[int, msgspec.Meta(ge=1)] = 5
+    login_failures_per_client: Annotated[int, msgspec.Meta(ge=1)] = 20
+    login_throttle_minutes: Annotated[int, msgspec.Meta(ge=1)] = 15
+    # For `piccolo project superuser`, the non-interactive way of PaaS release steps.
+    superuser_username: str = ""
+    superuser_email: str = ""
+    superuser_password: str = ""
 
     @property
     def is_production(self) -> bool:

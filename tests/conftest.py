@@ -172,9 +172,17 @@ def database_kind() -> str:
 @pytest.fixture
 async def clean_tables() -> None:
     """Empty every project table (children first) before the test."""
+    from piccolo.apps.user.tables import BaseUser
+    from piccolo.table import Table
+    from piccolo_api.session_auth.tables import SessionsBase
+
     from project.features import FEATURES
 
-    tables = [table for feature in FEATURES for table in feature.tables]
+    tables: list[type[Table]] = [
+        BaseUser,
+        SessionsBase,
+        *(table for feature in FEATURES for table in feature.tables),
+    ]
     for table in reversed(tables):
         await table.delete(force=True)
 

@@ -3,10 +3,20 @@
 from litestar import get
 from litestar.response import Template
 
+from project.accounts.guards import requires_group
+
+TEAM_GROUP = "team"
+
 
 @get("/", include_in_schema=False)
 async def home() -> Template:
     return Template("pages/home.html")
 
 
-ROUTES = [home]
+@get("/team", guards=[requires_group(TEAM_GROUP)], include_in_schema=False)
+async def team() -> Template:
+    """An example of a page for one group's members, managed in the admin."""
+    return Template("pages/team.html")
+
+
+ROUTES = [home, team]

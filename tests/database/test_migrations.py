@@ -15,8 +15,8 @@ def _select_declared_columns(database_url: str) -> None:
     async def select_all() -> None:
         for feature in FEATURES:
             for table in feature.tables:
-                names = ", ".join(c._meta.db_column_name for c in table._meta.columns)
-                await engine.run_ddl(f"SELECT {names} FROM {table._meta.tablename} LIMIT 0")
+                names = ", ".join(f'"{c._meta.db_column_name}"' for c in table._meta.columns)
+                await engine.run_ddl(f'SELECT {names} FROM "{table._meta.tablename}" LIMIT 0')
 
     asyncio.run(select_all())
 

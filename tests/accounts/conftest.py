@@ -1,0 +1,60 @@
+"""Users of each kind, and a browser-like login helper."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import msgspec
+import pytest
+
+from project.accounts.tables import Group, Membership
+from project.accounts.users import create_user
+
+PASSWORD = "correct horse battery"
+CSRF_FIELD = re.compile(r'name="_csrf_token" value="([^"]+)"')
+
+
+class People(msgspec.Struct):
+    plain: int
+    staff: int
+    superuser: int
+    member: int
+    inactive: int
+
+
+@pytest.fixture
+async def people(clean_tables: None) -> People:
+    ids = People(
+        plain=await create_user("plain", "plain@example.com", PASSWORD),
+        staff=await create_user("staff", "staff@example.com", PASSWORD, admin=True),
+        superuser=await create_user(
+            "boss", "boss@example.com", PASSWORD, admin=True, superuser=True
+        ),
+        member=await create_user("member", "member@example.com", PASSWORD),
+        inactive=await create_user("gone", "gone@example.com", PASSWORD),
+    )
+    from piccolo.apps.user.tables import BaseUser
+
+    await BaseUser.update({BaseUser.active: False}).where(BaseUser.id == ids.inactive)
+    team = (await Group.insert(Group(name="team")))[0]["id"]
+    await Membership.insert(Membership(user=ids.member, group=team))
+    return ids
+
+
+async def csrf_token(client: httpx.AsyncClient, page: str = "/login") -> str:
+    """The token a browser would submit: from the form the page renders."""
+    response = await client.get(page)
+    found = CSRF_FIELD.search(response.text)
+    assert found, response.text
+    return found.group(1)
+
+
+async def log_in(
+    client: httpx.AsyncClient, username: str, password: str = PASSWORD, next: str = ""
+) -> httpx.Response:
+    token = await csrf_token(client)
+    return await client.post(
+        "/login",
+        data={"username": username, "password": password, "next": next, "_csrf_token": token},
+    )

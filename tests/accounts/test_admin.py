@@ -1,0 +1,119 @@
+"""Piccolo Admin at /admin: one login with the site, its own login, and the mount's edges."""
+
+from typing import Any, cast
+
+import httpx
+import pytest
+from piccolo_api.session_auth.tables import SessionsBase
+
+from main import app
+from project.catalog import demo
+from tests.accounts.conftest import PASSWORD, People, csrf_token, log_in
+
+
+async def admin_login(
+    client: httpx.AsyncClient, username: str, password: str = PASSWORD
+) -> httpx.Response:
+    await client.get("/admin/")  # sets the admin's own CSRF cookie
+    return await client.post(
+        "/admin/public/login/",
+        json={"username": username, "password": password},
+        headers={"X-CSRFToken": client.cookies["csrftoken"]},
+    )
+
+
+async def test_site_login_opens_the_admin_and_lists_rows(
+    client: httpx.AsyncClient, people: People
+) -> None:
+    await demo.load()
+    await log_in(client, "staff")
+
+    response = await client.get("/admin/api/tables/product/", params={"__page_size": 50})
+
+    assert response.status_code == 200
+    names = {row["name"] for row in response.json()["rows"]}
+    assert "Inference box, 1 GPU" in names
+
+
+async def test_the_admins_own_login_works_and_the_site_sees_it(
+    client: httpx.AsyncClient, people: People
+) -> None:
+    response = await admin_login(client, "staff")
+    assert response.status_code == 200, response.text
+    assert (await client.get("/admin/api/tables/category/")).status_code == 200
+    assert (await client.get("/account")).status_code == 200
+
+
+async def test_non_staff_cannot_use_the_admin_after_its_login(
+    client: httpx.AsyncClient, people: People
+) -> None:
+    # The admin's login is the site's login (any active user); its API is for staff only.
+    assert (await admin_login(client, "plain")).status_code == 200
+    assert (await client.get("/admin/api/tables/")).status_code == 401
+
+
+async def test_staff_edit_a_row_through_the_admin(
+    client: httpx.AsyncClient, people: People
+) -> None:
+    from project.catalog.tables import Category
+
+    await demo.load()
+    await admin_login(client, "staff")
+    category = await Category.select(Category.id).where(Category.slug == "gpus").first()
+    assert category is not None
+
+    response = await client.patch(
+        f"/admin/api/tables/category/{category['id']}/",
+        json={"name": "Accelerators"},
+        headers={"X-CSRFToken": client.cookies["csrftoken"]},
+    )
+
+    assert response.status_code == 200, response.text
+    assert await Category.select(Category.name).where(Category.id == category["id"]).first() == {
+        "name": "Accelerators"
+    }
+
+
+async def test_logging_out_of_the_site_logs_out_of_the_admin(
+    client: httpx.AsyncClient, people: People
+) -> None:
+    await log_in(client, "staff")
+    assert (await client.get("/admin/api/tables/")).status_code == 200
+    await client.post("/logout", data={"_csrf_token": await csrf_token(client, "/account")})
+    assert (await client.get("/admin/api/tables/")).status_code == 401
+
+
+async def test_logging_out_of_the_admin_logs_out_of_the_site(
+    client: httpx.AsyncClient, people: People
+) -> None:
+    await admin_login(client, "staff")
+    response = await client.post(
+        "/admin/public/logout/", headers={"X-CSRFToken": client.cookies["csrftoken"]}
+    )
+    assert response.status_code in {200, 303}, response.text
+    assert await SessionsBase.count() == 0
+    assert (await client.get("/account", headers={"accept": "application/json"})).status_code == 401
+
+
+async def test_admin_without_slash_redirects(client: httpx.AsyncClient) -> None:
+    response = await client.get("/admin")
+    assert response.status_code == 307
+    assert response.headers["location"] == "/admin/"
+    page = await client.get("/admin/")
+    assert page.status_code == 200
+    assert "text/html" in page.headers["content-type"]
+
+
+@pytest.mark.parametrize("prefix", ["", "/bandstand"])
+async def test_admin_works_behind_a_proxy_prefix(
+    client: httpx.AsyncClient, people: People, prefix: str
+) -> None:
+    """As under `uvicorn --root-path /bandstand` behind a proxy that strips nothing."""
+    transport = httpx.ASGITransport(app=cast(Any, app), root_path=prefix)
+    async with httpx.AsyncClient(
+        transport=transport, base_url=f"http://localhost{prefix}"
+    ) as proxied:
+        assert (await proxied.get("/admin")).headers["location"] == f"{prefix}/admin/"
+        assert (await proxied.get("/admin/public/meta/")).status_code == 200
+        await log_in(proxied, "staff")
+        assert (await proxied.get("/admin/api/tables/")).status_code == 200

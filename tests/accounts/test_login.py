@@ -1,0 +1,132 @@
+import anyio
+import httpx
+import pytest
+from piccolo_api.session_auth.tables import SessionsBase
+
+from project.accounts.sessions import SESSION_COOKIE
+from tests.accounts.conftest import PASSWORD, People, csrf_token, log_in
+
+HTML = {"accept": "text/html"}
+
+
+async def test_login_sets_an_httponly_lax_session_cookie(
+    client: httpx.AsyncClient, people: People
+) -> None:
+    response = await log_in(client, "plain")
+
+    assert response.status_code == 303
+    assert response.headers["location"] == "/"
+    cookie = response.headers["set-cookie"]
+    assert cookie.startswith(f"{SESSION_COOKIE}=")
+    assert "HttpOnly" in cookie
+    assert "SameSite=lax" in cookie
+    assert "Secure" not in cookie  # development: plain http on localhost
+    page = await client.get("/account")
+    assert page.status_code == 200
+    assert "plain@example.com" in page.text
+
+
+async def test_login_accepts_the_email_address(client: httpx.AsyncClient, people: People) -> None:
+    response = await log_in(client, "staff@example.com")
+    assert response.status_code == 303
+    assert "staff@example.com" in (await client.get("/account")).text
+
+
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [("plain", "wrong password"), ("nobody", PASSWORD), ("gone", PASSWORD), ("plain", "x" * 500)],
+)
+async def test_bad_credentials_are_refused_without_a_session(
+    client: httpx.AsyncClient, people: People, username: str, password: str
+) -> None:
+    response = await log_in(client, username, password)
+
+    assert response.status_code == 400
+    assert "Invalid username or password." in response.text
+    assert SESSION_COOKIE not in response.cookies
+    assert await SessionsBase.count() == 0
+
+
+async def test_anonymous_browser_is_sent_to_login_with_next(client: httpx.AsyncClient) -> None:
+    response = await client.get("/account?tab=1", headers=HTML)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/login?next=%2Faccount%3Ftab%3D1"
+
+
+async def test_anonymous_api_client_gets_401_json(client: httpx.AsyncClient) -> None:
+    response = await client.get("/account", headers={"accept": "application/json"})
+    assert response.status_code == 401
+    assert response.json()["detail"] == "Log in to see this page."
+
+
+@pytest.mark.parametrize(
+    ("next_", "expected"),
+    [
+        ("/account", "/account"),
+        ("/products?page=2", "/products?page=2"),
+        ("//evil.example/", "/"),
+        ("https://evil.example/", "/"),
+        ("/\\evil.example", "/"),
+        ("\\\\evil.example", "/"),
+        ("/\t/evil.example", "/"),
+        ("javascript:alert(1)", "/"),
+        ("http:/evil.example", "/"),
+    ],
+)
+async def test_next_never_leaves_the_site(
+    client: httpx.AsyncClient, people: People, next_: str, expected: str
+) -> None:
+    response = await log_in(client, "plain", next=next_)
+    assert response.status_code == 303
+    assert response.headers["location"] == expected
+
+
+async def test_every_login_gets_a_new_session_id(client: httpx.AsyncClient, people: People) -> None:
+    await log_in(client, "plain")
+    first = client.cookies[SESSION_COOKIE]
+    await log_in(client, "plain")
+    second = client.cookies[SESSION_COOKIE]
+
+    assert first != second
+    # The earlier session is gone, not merely forgotten by this browser.
+    assert await SessionsBase.exists().where(SessionsBase.token == first) is False
+    assert await SessionsBase.exists().where(SessionsBase.token == second) is True
+
+
+async def test_logout_deletes_the_session_row(client: httpx.AsyncClient, people: People) -> None:
+    await log_in(client, "plain")
+    token = client.cookies[SESSION_COOKIE]
+    assert await SessionsBase.count().where(SessionsBase.user_id == people.plain) == 1
+
+    response = await client.post(
+        "/logout", data={"_csrf_token": await csrf_token(client, "/account")}
+    )
+
+    assert response.status_code == 303
+    assert await SessionsBase.count().where(SessionsBase.user_id == people.plain) == 0
+    # Replaying the old cookie gets nowhere.
+    client.cookies.set(SESSION_COOKIE, token)
+    assert (await client.get("/account", headers=HTML)).status_code == 303
+
+
+async def test_hashing_runs_off_the_event_loop(client: httpx.AsyncClient, people: People) -> None:
+    """A request that arrives during a login is answered before the login's ~0.1 s hash ends."""
+    finished: list[str] = []
+    token = await csrf_token(client)
+
+    async def login() -> None:
+        await client.post(
+            "/login", data={"username": "plain", "password": PASSWORD, "_csrf_token": token}
+        )
+        finished.append("login")
+
+    async def probe() -> None:
+        await anyio.sleep(0.01)  # the login is hashing by now
+        await client.get("/healthz")
+        finished.append("healthz")
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(login)
+        group.start_soon(probe)
+
+    assert finished == ["healthz", "login"]
