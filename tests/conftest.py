@@ -27,9 +27,10 @@ import httpx
 import pytest
 from blockbuster import BlockBuster, blockbuster_ctx
 
-pytest_plugins = ["tests.support.postgres_fixtures"]
+from tests.support import PROJECT_ROOT
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+pytest_plugins = ["tests.support.postgres_fixtures", "tests.support.browser"]
+
 TEST_DATABASE = os.environ.get("BANDSTAND_TEST_DATABASE", "sqlite")
 # The local service the PostgreSQL pass creates its throwaway database on.
 ADMIN_URL = os.environ.get(
@@ -215,9 +216,9 @@ def fresh_database_url(tmp_path: Any) -> Iterator[str]:
         asyncio.run(_drop_postgres_database(name))
 
 
-def run_piccolo(*args: str, database_url: str) -> subprocess.CompletedProcess[str]:
+def run_piccolo(*args: str, database_url: str, **environ: str) -> subprocess.CompletedProcess[str]:
     """Run the Piccolo CLI from the project folder, as a person would."""
-    env = {**os.environ, "DATABASE_URL": database_url}
+    env = {**os.environ, **environ, "DATABASE_URL": database_url}
     return subprocess.run(
         [str(Path(sys.executable).parent / "piccolo"), *args],
         cwd=PROJECT_ROOT,

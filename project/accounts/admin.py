@@ -1,25 +1,30 @@
+from piccolo.apps.user.tables import BaseUser
 from piccolo_admin.endpoints import TableConfig
 
 from project.accounts.tables import Group, LoginThrottle, Membership
-from project.accounts.users import User
 
 ADMIN = [
     TableConfig(
-        User,
+        BaseUser,
         visible_columns=[
-            User._meta.primary_key,
-            User.username,
-            User.email,
-            User.active,
-            User.admin,
-            User.superuser,
-            User.last_login,
+            BaseUser._meta.primary_key,
+            BaseUser.username,
+            BaseUser.email,
+            BaseUser.active,
+            BaseUser.admin,
+            BaseUser.superuser,
+            BaseUser.last_login,
         ],
-        visible_filters=[User.username, User.email, User.active, User.admin, User.superuser],
-        link_column=User.username,
+        visible_filters=[
+            BaseUser.username,
+            BaseUser.email,
+            BaseUser.active,
+            BaseUser.admin,
+            BaseUser.superuser,
+        ],
         menu_group="Accounts",
     ),
-    TableConfig(Group, visible_filters=[Group.name], link_column=Group.name, menu_group="Accounts"),
+    TableConfig(Group, visible_filters=[Group.name], menu_group="Accounts"),
     TableConfig(
         Membership,
         visible_filters=[Membership.user, Membership.group],
@@ -28,7 +33,6 @@ ADMIN = [
     TableConfig(
         LoginThrottle,
         visible_filters=[LoginThrottle.key],
-        link_column=LoginThrottle.key,
         menu_group="Accounts",
     ),
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 
 from project.accounts.tables import LoginThrottle
+from project.accounts.users import MAX_LOGIN_LENGTH
 from project.settings import Settings
 
 _COUNT_FAILURE = """
@@ -26,7 +27,8 @@ def client_key(address: str) -> str:
 
 
 def account_key(login: str) -> str:
-    return f"account:{login.strip().lower()}"
+    # Cut to the longest login there can be: a longer one names no account anyway.
+    return f"account:{login.strip().lower()[:MAX_LOGIN_LENGTH]}"
 
 
 def _window(settings: Settings) -> tuple[datetime.datetime, datetime.datetime]:

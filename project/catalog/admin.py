@@ -2,10 +2,9 @@ from piccolo_admin.endpoints import TableConfig
 
 from project.catalog.tables import Category, Product
 
+# No link_column: piccolo-admin 1.14's list view fails to render rows with one.
 ADMIN = [
-    TableConfig(
-        Category, visible_filters=[Category.name], link_column=Category.name, menu_group="Catalog"
-    ),
+    TableConfig(Category, visible_filters=[Category.name], menu_group="Catalog"),
     TableConfig(
         Product,
         visible_columns=[
@@ -17,7 +16,6 @@ ADMIN = [
             Product.created_at,
         ],
         visible_filters=[Product.name, Product.category, Product.price],
-        link_column=Product.name,
         menu_group="Catalog",
     ),
 ]

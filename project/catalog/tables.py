@@ -1,5 +1,6 @@
 from piccolo.columns import ForeignKey, Integer, Numeric, Serial, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
+from piccolo.columns.readable import Readable
 from piccolo.table import Table
 
 
@@ -7,6 +8,11 @@ class Category(Table):
     id: Serial  # Piccolo adds it; declared for type checkers
     name = Varchar(length=100, unique=True)
     slug = Varchar(length=100, unique=True)
+
+    @classmethod
+    def get_readable(cls) -> Readable:
+        """How a product's category shows in the admin: its name, not its id."""
+        return Readable(template="%s", columns=[cls.name])
 
 
 class Product(Table):

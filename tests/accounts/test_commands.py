@@ -9,7 +9,7 @@ import anyio
 from piccolo.apps.user.tables import BaseUser
 
 from project.accounts.users import verify_login
-from tests.conftest import PROJECT_ROOT
+from tests.support import PROJECT_ROOT
 
 PICCOLO = str(Path(sys.executable).parent / "piccolo")
 

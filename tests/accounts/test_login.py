@@ -34,7 +34,13 @@ async def test_login_accepts_the_email_address(client: httpx.AsyncClient, people
 
 @pytest.mark.parametrize(
     ("username", "password"),
-    [("plain", "wrong password"), ("nobody", PASSWORD), ("gone", PASSWORD), ("plain", "x" * 500)],
+    [
+        ("plain", "wrong password"),
+        ("nobody", PASSWORD),
+        ("gone", PASSWORD),  # inactive
+        ("plain", "x" * 500),
+        ("u" * 1000, PASSWORD),
+    ],
 )
 async def test_bad_credentials_are_refused_without_a_session(
     client: httpx.AsyncClient, people: People, username: str, password: str

@@ -6,7 +6,8 @@ import sys
 
 import pytest
 
-from tests.conftest import PROJECT_ROOT, run_piccolo
+from tests.conftest import run_piccolo
+from tests.support import PROJECT_ROOT
 
 pytestmark = pytest.mark.engine_independent
 

@@ -10,7 +10,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 
 import anyio
@@ -18,8 +17,10 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.conftest import PROJECT_ROOT, run_piccolo
-from tests.support.postgres_servers import PgBouncer, PostgresServer, free_port
+from tests.conftest import run_piccolo
+from tests.support import PROJECT_ROOT
+from tests.support.live_server import live_server
+from tests.support.postgres_servers import PgBouncer, PostgresServer
 
 pytestmark = pytest.mark.engine_independent
 
@@ -107,40 +108,10 @@ def server_through_pgbouncer(
     migrated_through_pgbouncer: subprocess.CompletedProcess[str], pgbouncer: PgBouncer
 ) -> Iterator[str]:
     """The app under uvicorn, as deployed behind a pooler; yields its base URL."""
-    port = free_port()
-    environ = {
-        **os.environ,
-        "DATABASE_URL": bouncer_url(pgbouncer),
-        "DATABASE_POOL_MAX": "20",
-        "ENVIRONMENT": "development",
-    }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "main:app",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        cwd=PROJECT_ROOT,
-        env=environ,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
+    with live_server(
+        DATABASE_URL=bouncer_url(pgbouncer), DATABASE_POOL_MAX="20", ENVIRONMENT="development"
+    ) as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 async def test_concurrent_http_requests_through_pgbouncer(server_through_pgbouncer: str) -> None:

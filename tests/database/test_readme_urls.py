@@ -9,7 +9,7 @@ import pytest
 import trustme
 
 from project.database.url import PostgresDatabase, parse_database_url
-from tests.conftest import PROJECT_ROOT
+from tests.support import PROJECT_ROOT
 
 pytestmark = pytest.mark.engine_independent
 
