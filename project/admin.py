@@ -20,6 +20,7 @@ from piccolo_api.session_auth.tables import SessionsBase
 
 from project.accounts.users import User
 from project.features import FEATURES
+from project.hosts import AllowedHostNames
 from project.settings import Settings
 
 MOUNT = "/admin"
@@ -35,7 +36,7 @@ def admin_mount(settings: Settings) -> ASGIRouteHandler:
         increase_expiry=timedelta(minutes=settings.session_idle_minutes / 2),
         production=settings.is_production,
         site_name="Bandstand admin",
-        allowed_hosts=[host for host in settings.allowed_hosts if host != "*"],
+        allowed_hosts=AllowedHostNames(settings.allowed_hosts),
         debug=settings.debug,
     )
 

@@ -1,13 +1,56 @@
-"""ALLOWED_HOSTS as Django means it: host names, whatever the port."""
+"""ALLOWED_HOSTS as Django means it: host names, whatever the port, with `*.example.com` and `*`.
+
+One matcher serves Litestar's Host check and Piccolo Admin's Origin/Referer check.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from typing import overload
 
 from litestar.config.allowed_hosts import AllowedHostsConfig
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.allowed_hosts import AllowedHostsMiddleware
 from litestar.types import ASGIApp
+
+
+def host_pattern(hosts: Sequence[str]) -> re.Pattern[str] | None:
+    """A pattern for "host" or "host:port" headers; None when `*` allows any host."""
+    if "*" in hosts:
+        return None
+    names = (
+        rf".*\.{re.escape(host[2:])}" if host.startswith("*.") else re.escape(host)
+        for host in hosts
+    )
+    return re.compile(rf"(?:{'|'.join(sorted(names))})(?::[0-9]+)?", re.IGNORECASE)
+
+
+class AllowedHostNames(Sequence[str]):
+    """ALLOWED_HOSTS as the sequence Piccolo Admin checks an Origin's host name against
+    (`hostname in allowed_hosts`), with the same wildcards as the site."""
+
+    def __init__(self, hosts: Sequence[str]) -> None:
+        self._hosts = tuple(hosts)
+        self._pattern = host_pattern(self._hosts)
+
+    def __contains__(self, name: object) -> bool:
+        if not isinstance(name, str):
+            return False
+        # Origin gives IPv6 hosts without brackets; ALLOWED_HOSTS lists them with.
+        return self._pattern is None or any(
+            self._pattern.fullmatch(candidate) for candidate in (name, f"[{name}]")
+        )
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[str]: ...
+    def __getitem__(self, index: int | slice) -> str | Sequence[str]:
+        return self._hosts[index]
+
+    def __len__(self) -> int:
+        return len(self._hosts)
 
 
 class AnyPortAllowedHostsMiddleware(AllowedHostsMiddleware):
@@ -19,13 +62,7 @@ class AnyPortAllowedHostsMiddleware(AllowedHostsMiddleware):
 
     def __init__(self, app: ASGIApp, config: AllowedHostsConfig) -> None:
         super().__init__(app, config)
-        if self.allowed_hosts_regex is None:  # "*": anything goes
-            return
-        names = (
-            rf".*\.{re.escape(host[2:])}" if host.startswith("*.") else re.escape(host)
-            for host in config.allowed_hosts
-        )
-        self.allowed_hosts_regex = re.compile(rf"(?:{'|'.join(sorted(names))})(?::[0-9]+)?")
+        self.allowed_hosts_regex = host_pattern(config.allowed_hosts)
 
 
 def allowed_hosts_middleware(hosts: tuple[str, ...]) -> DefineMiddleware:

@@ -32,6 +32,7 @@ from project.accounts.sessions import (
 from project.accounts.users import (
     check_password,
     create_user,
+    find_user_id,
     group_names,
     set_password,
     verify_login,
@@ -61,7 +62,7 @@ async def login(
 ) -> Template | Redirect:
     username = data.username.strip()
     client = throttle.client_key(request.client.host if request.client else "unknown")
-    account = throttle.account_key(username)
+    account = throttle.account_key(username, await find_user_id(username))
 
     def refuse(error: str, status_code: int) -> Template:
         context = {"next": safe_next(data.next), "username": username, "error": error}

@@ -26,7 +26,10 @@ def client_key(address: str) -> str:
     return f"client:{address}"
 
 
-def account_key(login: str) -> str:
+def account_key(login: str, user_id: int | None) -> str:
+    """One key per account, whether it is named by username or e-mail address."""
+    if user_id is not None:
+        return f"account:{user_id}"
     # Cut to the longest login there can be: a longer one names no account anyway.
     return f"account:{login.strip().lower()[:MAX_LOGIN_LENGTH]}"
 

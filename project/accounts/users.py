@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import hmac
+from typing import Any
 
 import anyio.to_thread
 from piccolo.apps.user.tables import BaseUser
@@ -47,14 +48,23 @@ async def _matches(password: str, stored: str) -> bool:
     return hmac.compare_digest(candidate, stored)
 
 
+def _by_login(login: str) -> Any:
+    """The user named by a login: the e-mail address when it has an @, else the username."""
+    return (BaseUser.email if "@" in login else BaseUser.username) == login
+
+
+async def find_user_id(login: str) -> int | None:
+    row = await BaseUser.select(BaseUser.id).where(_by_login(login)).first()
+    return None if row is None else int(row["id"])
+
+
 async def verify_login(login: str, password: str) -> int | None:
     """The active user whose username (or e-mail, when it has an @) and password match."""
     if len(login) > MAX_LOGIN_LENGTH or len(password) > MAX_PASSWORD_LENGTH:
         return None  # Piccolo refuses to hash these; they match no one
-    column = BaseUser.email if "@" in login else BaseUser.username
     row = (
         await BaseUser.select(BaseUser.id, BaseUser.password, BaseUser.active)
-        .where(column == login)
+        .where(_by_login(login))
         .first()
     )
     if row is None:

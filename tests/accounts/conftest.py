@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 import httpx
 import msgspec
@@ -10,8 +11,11 @@ import pytest
 
 from project.accounts.tables import Group, Membership
 from project.accounts.users import create_user
+from tests.conftest import run_piccolo
+from tests.support.live_server import live_server
 
 PASSWORD = "correct horse battery"
+SITE_PASSWORD = "site-superuser-secret"
 CSRF_FIELD = re.compile(r'name="_csrf_token" value="([^"]+)"')
 
 
@@ -58,3 +62,19 @@ async def log_in(
         "/login",
         data={"username": username, "password": password, "next": next, "_csrf_token": token},
     )
+
+
+@pytest.fixture
+def site(fresh_database_url: str) -> Iterator[str]:
+    """A real server on a fresh database, set up as the README says: migrations, demo data and
+    `piccolo project superuser` (user "admin"). Yields its base URL."""
+    superuser = {"SUPERUSER_USERNAME": "admin", "SUPERUSER_PASSWORD": SITE_PASSWORD}
+    for command in (
+        ("migrations", "forwards", "all"),
+        ("project", "demo"),
+        ("project", "superuser"),
+    ):
+        result = run_piccolo(*command, database_url=fresh_database_url, **superuser)
+        assert result.returncode == 0, result.stdout + result.stderr
+    with live_server(DATABASE_URL=fresh_database_url) as base:
+        yield base

@@ -4,28 +4,11 @@ documented command, log in at /login, open /admin, edit a row, log out."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
-import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.conftest import run_piccolo
+from tests.accounts.conftest import SITE_PASSWORD
 from tests.support.browser import screenshot_path
-from tests.support.live_server import live_server
-
-
-@pytest.fixture
-def site(fresh_database_url: str) -> Iterator[str]:
-    superuser = {"SUPERUSER_USERNAME": "admin", "SUPERUSER_PASSWORD": "browser-secret"}
-    for command in (
-        ("migrations", "forwards", "all"),
-        ("project", "demo"),
-        ("project", "superuser"),
-    ):
-        result = run_piccolo(*command, database_url=fresh_database_url, **superuser)
-        assert result.returncode == 0, result.stdout + result.stderr
-    with live_server(DATABASE_URL=fresh_database_url) as base:
-        yield base
 
 
 def test_log_in_edit_a_row_in_the_admin_and_log_out(site: str, browser: Browser) -> None:
@@ -35,7 +18,7 @@ def test_log_in_edit_a_row_in_the_admin_and_log_out(site: str, browser: Browser)
     page.goto(f"{site}/admin/")
     page.goto(f"{site}/login?next=/account")
     page.fill("#username", "admin")
-    page.fill("#password", "browser-secret")
+    page.fill("#password", SITE_PASSWORD)
     page.click("button[type=submit]")
     expect(page).to_have_url(f"{site}/account")
     expect(page.locator("main")).to_contain_text("superuser")

@@ -65,13 +65,16 @@ async def test_brute_force_on_one_account_is_throttled(
     client: httpx.AsyncClient, people: People
 ) -> None:
     limit = get_settings().login_failures_per_account
-    statuses = [(await log_in(client, "plain", "guess")).status_code for _ in range(limit)]
+    # By username and by e-mail address alike: both name the same account.
+    logins = ["plain", "plain@example.com"] * limit
+    statuses = [(await log_in(client, login, "guess")).status_code for login in logins[:limit]]
     assert statuses == [400] * limit
 
     # Now even the right password is refused, for this account only.
-    blocked = await log_in(client, "plain")
-    assert blocked.status_code == 429
-    assert "Too many failed logins" in blocked.text
+    for login in ("plain", "plain@example.com"):
+        blocked = await log_in(client, login)
+        assert blocked.status_code == 429
+        assert "Too many failed logins" in blocked.text
     assert (await log_in(client, "staff")).status_code == 303
 
 
