@@ -33,7 +33,9 @@ def test_log_in_edit_a_row_in_the_admin_and_log_out(site: str, browser: Browser)
     page.locator("tr", has_text="Inference box, 1 GPU").get_by_role("link").first.click()
     expect(page.get_by_text("Edit Product")).to_be_visible()
     page.fill("input[name=name]", "Inference box, 2 GPUs")
-    page.click("[data-uitest=save_button]")
+    with page.expect_response(lambda response: response.request.method == "PATCH") as saved:
+        page.click("[data-uitest=save_button]")
+    assert saved.value.status == 200
     page.goto(f"{site}/products")
     expect(page.locator("main")).to_contain_text("Inference box, 2 GPUs")
 
