@@ -19,6 +19,9 @@ from project.catalog import admin as catalog_admin
 from project.catalog import demo as catalog_demo
 from project.catalog import routes as catalog_routes
 from project.catalog import tables as catalog_tables
+from project.chat import admin as chat_admin
+from project.chat import routes as chat_routes
+from project.chat import tables as chat_tables
 from project.health import routes as health_routes
 from project.pages import routes as pages_routes
 
@@ -56,5 +59,12 @@ FEATURES: tuple[Feature, ...] = (
         admin=catalog_admin.ADMIN,
         load_demo=catalog_demo.load,
         clear_demo=catalog_demo.clear,
+    ),
+    Feature(
+        "chat",
+        nav=("Chat", "/chat"),
+        routes=chat_routes.ROUTES,
+        tables=chat_tables.TABLES,
+        admin=chat_admin.ADMIN,
     ),
 )

@@ -48,6 +48,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     login_failures_per_account: Annotated[int, msgspec.Meta(ge=1)] = 5
     login_failures_per_client: Annotated[int, msgspec.Meta(ge=1)] = 20
     login_throttle_minutes: Annotated[int, msgspec.Meta(ge=1)] = 15
+    # The chat's LLM: any OpenAI-compatible chat-completions API. Without a key, a built-in
+    # offline provider answers, so the demo works with no network.
+    llm_base_url: str = "https://openrouter.ai/api/v1"
+    llm_api_key: str = ""
+    llm_model: str = "openrouter/auto"
+    llm_connect_timeout_seconds: Annotated[float, msgspec.Meta(gt=0)] = 10.0
+    llm_read_timeout_seconds: Annotated[float, msgspec.Meta(gt=0)] = 60.0
+    llm_offline_token_delay_ms: Annotated[int, msgspec.Meta(ge=0)] = 40
     # For `piccolo project superuser`, the non-interactive way of PaaS release steps.
     superuser_username: str = ""
     superuser_email: str = ""
@@ -70,6 +78,8 @@ def _accepted(type_: Any) -> str:
         return "one of " + ", ".join(str(value) for value in info.values)
     if isinstance(info, msgspec.inspect.IntType):
         return "a whole number" + (f" of at least {info.ge}" if info.ge is not None else "")
+    if isinstance(info, msgspec.inspect.FloatType):
+        return "a number" + (f" above {info.gt:g}" if info.gt is not None else "")
     if isinstance(info, msgspec.inspect.VarTupleType):
         return "a comma-separated list"
     return "a string"

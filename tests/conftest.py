@@ -29,7 +29,12 @@ from blockbuster import BlockBuster, blockbuster_ctx
 
 from tests.support import PROJECT_ROOT
 
-pytest_plugins = ["tests.support.postgres_fixtures", "tests.support.browser"]
+pytest_plugins = [
+    "tests.support.postgres_fixtures",
+    "tests.support.browser",
+    "tests.support.accounts",
+    "tests.support.fake_llm",
+]
 
 TEST_DATABASE = os.environ.get("BANDSTAND_TEST_DATABASE", "sqlite")
 # The local service the PostgreSQL pass creates its throwaway database on.
@@ -65,6 +70,9 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["ENVIRONMENT"] = "test"
     os.environ.pop("DEBUG", None)
     os.environ["LOG_LEVEL"] = "WARNING"
+    # The chat's offline provider, whatever a developer's .env says, and quick about it.
+    os.environ["LLM_API_KEY"] = ""
+    os.environ["LLM_OFFLINE_TOKEN_DELAY_MS"] = "1"
     tmp = tempfile.mkdtemp(prefix="bandstand-test-")
     _state["tmp"] = tmp
     if TEST_DATABASE == "postgres":

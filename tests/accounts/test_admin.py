@@ -8,7 +8,7 @@ from piccolo_api.session_auth.tables import SessionsBase
 
 from main import app
 from project.catalog import demo
-from tests.accounts.conftest import PASSWORD, People, csrf_token, log_in
+from tests.support.accounts import PASSWORD, People, csrf_token, log_in
 
 
 async def admin_login(

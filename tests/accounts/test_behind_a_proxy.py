@@ -5,7 +5,7 @@ import httpx
 import pytest
 
 from project.settings import get_settings
-from tests.accounts.conftest import SITE_PASSWORD
+from tests.support.accounts import SITE_PASSWORD
 
 
 def via_proxy(client_address: str = "203.0.113.7") -> dict[str, str]:

@@ -7,7 +7,7 @@ import re
 
 from playwright.sync_api import Browser, expect
 
-from tests.accounts.conftest import SITE_PASSWORD
+from tests.support.accounts import SITE_PASSWORD
 from tests.support.browser import screenshot_path
 
 

@@ -4,7 +4,7 @@ import pytest
 from piccolo_api.session_auth.tables import SessionsBase
 
 from project.accounts.sessions import SESSION_COOKIE
-from tests.accounts.conftest import PASSWORD, People, csrf_token, log_in
+from tests.support.accounts import PASSWORD, People, csrf_token, log_in
 
 HTML = {"accept": "text/html"}
 

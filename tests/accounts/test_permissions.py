@@ -3,7 +3,7 @@
 import httpx
 import pytest
 
-from tests.accounts.conftest import People, log_in
+from tests.support.accounts import People, log_in
 
 HTML = {"accept": "text/html"}
 JSON = {"accept": "application/json"}

@@ -1,29 +1,22 @@
 """CSRF, brute force, session expiry, password changes, sign-up, production cookies."""
 
 import datetime
-from typing import Any, cast
+from collections.abc import AsyncIterator
+from typing import cast
 
-import anyio
 import httpx
-import msgspec
 import pytest
-from litestar import Litestar
 from piccolo.apps.user.tables import BaseUser
 from piccolo_api.session_auth.tables import SessionsBase
 
 from project.accounts.sessions import SESSION_COOKIE
 from project.accounts.tables import LoginThrottle
-from project.app import create_app
-from project.settings import Settings, get_settings
-from tests.accounts.conftest import PASSWORD, People, csrf_token, log_in
+from project.settings import get_settings
+from tests.support.accounts import PASSWORD, People, csrf_token, log_in
+from tests.support.apps import build_app, client_for
 
 NEW_PASSWORD = "a new and better secret"
 JSON = {"accept": "application/json"}
-
-
-async def build_app(settings: Settings) -> Litestar:
-    # Building an app reads templates and resolves folders: file I/O, kept off the event loop.
-    return await anyio.to_thread.run_sync(create_app, settings)
 
 
 async def stored_password(user_id: int) -> str:
@@ -177,13 +170,8 @@ async def test_signup_is_off_by_default(client: httpx.AsyncClient) -> None:
 
 
 @pytest.fixture
-async def signup_client(clean_tables: None) -> Any:
-    app = await build_app(msgspec.structs.replace(get_settings(), signup_enabled=True))
-    transport = httpx.ASGITransport(app=cast(Any, app))
-    async with (
-        app.lifespan(),
-        httpx.AsyncClient(transport=transport, base_url="http://localhost") as client,
-    ):
+async def signup_client(clean_tables: None) -> AsyncIterator[httpx.AsyncClient]:
+    async with client_for(await build_app(signup_enabled=True)) as client:
         yield client
 
 
@@ -231,15 +219,10 @@ async def test_signup_refuses_a_taken_name_and_writes_nothing(
 
 
 async def test_production_cookies_are_secure(people: People) -> None:
-    settings = msgspec.structs.replace(
-        get_settings(), environment="production", secret_key="s" * 48, allowed_hosts=("localhost",)
+    app = await build_app(
+        environment="production", secret_key="s" * 48, allowed_hosts=("localhost",)
     )
-    app = await build_app(settings)
-    transport = httpx.ASGITransport(app=cast(Any, app))
-    async with (
-        app.lifespan(),
-        httpx.AsyncClient(transport=transport, base_url="https://localhost") as client,
-    ):
+    async with client_for(app, base_url="https://localhost") as client:
         page = await client.get("/login")
         assert "Secure" in page.headers["set-cookie"]  # the CSRF cookie
         response = await log_in(client, "plain")

@@ -1,4 +1,4 @@
-"""Users of each kind, and a browser-like login helper."""
+"""Users of each kind, a browser-like login helper, and a live site set up as the README says."""
 
 from __future__ import annotations
 
@@ -64,17 +64,34 @@ async def log_in(
     )
 
 
-@pytest.fixture
-def site(fresh_database_url: str) -> Iterator[str]:
-    """A real server on a fresh database, set up as the README says: migrations, demo data and
-    `piccolo project superuser` (user "admin"). Yields its base URL."""
+def prepare_site_database(database_url: str) -> None:
+    """Set a fresh database up as the README says: migrations, demo data and
+    `piccolo project superuser` (user "admin", password SITE_PASSWORD)."""
     superuser = {"SUPERUSER_USERNAME": "admin", "SUPERUSER_PASSWORD": SITE_PASSWORD}
     for command in (
         ("migrations", "forwards", "all"),
         ("project", "demo"),
         ("project", "superuser"),
     ):
-        result = run_piccolo(*command, database_url=fresh_database_url, **superuser)
+        result = run_piccolo(*command, database_url=database_url, **superuser)
         assert result.returncode == 0, result.stdout + result.stderr
+
+
+def site_login(client: httpx.Client) -> None:
+    """Log a synchronous client in to a live site as "admin", with the CSRF header set."""
+    token = CSRF_FIELD.search(client.get("/login").text)
+    assert token
+    response = client.post(
+        "/login",
+        data={"username": "admin", "password": SITE_PASSWORD, "_csrf_token": token.group(1)},
+    )
+    assert response.status_code == 303, response.text
+    client.headers["x-site-csrf"] = token.group(1)
+
+
+@pytest.fixture
+def site(fresh_database_url: str) -> Iterator[str]:
+    """A real server on a fresh database set up as the README says; yields its base URL."""
+    prepare_site_database(fresh_database_url)
     with live_server(DATABASE_URL=fresh_database_url) as base:
         yield base

@@ -1,0 +1,107 @@
+"""Where answers come from: any OpenAI-compatible chat-completions API, streamed, or the
+built-in offline provider when no API key is set."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Sequence
+from typing import Protocol
+from urllib.parse import urlsplit
+
+import anyio
+import httpx
+from httpx_sse import EventSource
+
+from project.settings import Settings
+
+ChatHistory = Sequence[dict[str, str]]  # [{"role": "user", "content": "..."}, ...]
+
+
+class ProviderError(Exception):
+    """The provider failed; the message is for the person in the chat."""
+
+
+class Provider(Protocol):
+    name: str
+
+    def stream(self, history: ChatHistory) -> AsyncIterator[str]: ...
+
+
+class OfflineProvider:
+    """A deterministic answer, streamed at a visible pace: the demo works with no network."""
+
+    name = "offline demo provider"
+
+    def __init__(self, token_delay: float) -> None:
+        self.token_delay = token_delay
+
+    async def stream(self, history: ChatHistory) -> AsyncIterator[str]:
+        words = (history[-1]["content"] if history else "").split() or ["nothing"]
+        answer = (
+            f"This is the **offline** provider (no `LLM_API_KEY` is set). You wrote "
+            f"{len(words)} words; the first was *{words[0]}*.\n\n"
+            "Set `LLM_API_KEY` (and `LLM_BASE_URL`, `LLM_MODEL`) to talk to a real model."
+        )
+        for index, word in enumerate(answer.split(" ")):
+            await anyio.sleep(self.token_delay)
+            yield word if index == 0 else f" {word}"
+
+
+def _refusal(response: httpx.Response, body: bytes) -> str:
+    try:
+        detail = str(json.loads(body)["error"]["message"])
+    except (ValueError, KeyError, TypeError):
+        detail = body.decode(errors="replace")[:200]
+    status = response.status_code
+    if status in (401, 403):
+        what = "The provider refused the API key; check LLM_API_KEY"
+    elif status == 429:
+        what = "The provider is limiting requests; try again in a moment"
+    elif status >= 500:
+        what = "The provider failed"
+    else:
+        what = "The provider refused the request"
+    return f"{what} ({status}: {detail})"
+
+
+class OpenAICompatibleProvider:
+    def __init__(self, settings: Settings) -> None:
+        self.base_url = settings.llm_base_url.rstrip("/")
+        self.api_key = settings.llm_api_key
+        self.model = settings.llm_model
+        self.timeout = httpx.Timeout(
+            settings.llm_read_timeout_seconds, connect=settings.llm_connect_timeout_seconds
+        )
+        self.name = f"{self.model} at {urlsplit(self.base_url).hostname}"
+
+    async def stream(self, history: ChatHistory) -> AsyncIterator[str]:
+        request = {"model": self.model, "messages": list(history), "stream": True}
+        headers = {"authorization": f"Bearer {self.api_key}"}
+        try:
+            # Leaving this block, by cancellation included, closes the upstream connection:
+            # a reader who goes away stops the provider's work too.
+            async with (
+                httpx.AsyncClient(timeout=self.timeout) as client,
+                client.stream(
+                    "POST", f"{self.base_url}/chat/completions", json=request, headers=headers
+                ) as response,
+            ):
+                if response.status_code != 200:
+                    raise ProviderError(_refusal(response, await response.aread()))
+                async for event in EventSource(response).aiter_sse():
+                    if event.data == "[DONE]":
+                        return
+                    for choice in json.loads(event.data).get("choices", []):
+                        if token := (choice.get("delta") or {}).get("content"):
+                            yield token
+        except httpx.TimeoutException:
+            raise ProviderError("The provider did not answer in time.") from None
+        except (httpx.TransportError, json.JSONDecodeError):
+            raise ProviderError("The connection to the provider broke off mid-answer.") from None
+        raise ProviderError("The provider's answer was cut off before its end.")
+
+
+def provider_for(settings: Settings) -> Provider:
+    if not settings.llm_api_key:
+        return OfflineProvider(settings.llm_offline_token_delay_ms / 1000)
+    return OpenAICompatibleProvider(settings)

@@ -1,0 +1,50 @@
+"""In a real browser: send a message and watch the answer grow, token by token."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from tests.support.accounts import SITE_PASSWORD, prepare_site_database
+from tests.support.browser import screenshot_path
+from tests.support.live_server import live_server
+
+
+@pytest.fixture
+def chat_site(fresh_database_url: str) -> Iterator[str]:
+    prepare_site_database(fresh_database_url)
+    # The offline provider at a pace a person (and this test) can watch.
+    with live_server(DATABASE_URL=fresh_database_url, LLM_OFFLINE_TOKEN_DELAY_MS="60") as base:
+        yield base
+
+
+def test_the_answer_grows_as_it_streams(chat_site: str, browser: Browser) -> None:
+    page = browser.new_page()
+    page.goto(f"{chat_site}/login?next=/chat")
+    page.fill("#username", "admin")
+    page.fill("#password", SITE_PASSWORD)
+    page.click("button[type=submit]")
+    expect(page).to_have_url(f"{chat_site}/chat")
+    page.get_by_role("button", name="New conversation").first.click()
+    expect(page.get_by_text("Answers come from:")).to_contain_text("offline demo provider")
+
+    page.fill("#content", "Hello <b>world</b>")
+    page.get_by_role("button", name="Send").click()
+    answer = page.locator(".message.assistant .body").last
+    lengths = []
+    for _ in range(12):
+        lengths.append(len(answer.inner_text()))
+        page.wait_for_timeout(150)
+    expect(page.locator(".message.assistant.complete")).to_have_count(1, timeout=15000)
+
+    # Seen at several, growing lengths while streaming (at the end, the rendered markdown
+    # replaces the raw text and may be a little shorter).
+    growing = [length for length in lengths if length > 0][:5]
+    assert len(growing) == 5, lengths
+    assert growing == sorted(set(growing)), lengths
+    expect(answer.locator("strong")).to_have_text("offline")  # markdown, rendered at the end
+    expect(page.locator(".message.user .body").last).to_have_text("Hello <b>world</b>")
+    page.screenshot(path=screenshot_path("chat"))
+    page.close()

@@ -1,0 +1,458 @@
+"""A fake OpenAI-compatible chat-completions server, real HTTP on loopback, for the tests.
+
+`FakeLLM` serves `POST /v1/chat/completions` with uvicorn in a background thread (its own
+event loop, a free 127.0.0.1 port), so sync fixtures, async tests and a separate app
+process all reach it the same way: over HTTP at `base_url`.  The `model` field of the
+request picks the behaviour:
+
+- `echo` (and any unknown model): streams "You said: <last user message>", one word per chunk;
+- `slow`: a long answer, 0.2 s between chunks, for disconnecting mid-stream;
+- `unauthorized`, `rate-limited`, `server-error`: OpenAI's error JSON with 401, 429, 500;
+- `cut`: three chunks, then the connection is dropped without the end of the body;
+- `hang`: never answers (until the client goes away or the server stops, at most 60 s).
+
+A wrong `Authorization: Bearer` key gives the 401 for every model.
+
+The `fake_llm` fixture yields a started server.  Use it by listing this module in the root
+conftest's `pytest_plugins`, or by importing it into a test module (pytest injects it by
+name, so ruff needs `# ruff: noqa: F811` there besides the import's `# noqa: F401`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import re
+import socket
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from types import TracebackType
+from typing import Any, Self
+
+import pytest
+import uvicorn
+
+LOOPBACK = "127.0.0.1"
+DEFAULT_API_KEY = "test-key"
+ECHO_DELAY = 0.01
+SLOW_DELAY = 0.2
+SLOW_TOKENS = 100
+HANG_SECONDS = 60.0
+CUT_TOKENS = ("Partial", " answer", " then")
+START_TIMEOUT = 10.0
+STOP_TIMEOUT = 5.0
+
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+UNAUTHORIZED = {
+    "error": {
+        "message": "Invalid API key",
+        "type": "invalid_request_error",
+        "code": "invalid_api_key",
+    }
+}
+RATE_LIMITED = {"error": {"message": "Rate limit exceeded", "type": "rate_limit_error"}}
+SERVER_ERROR = {"error": {"message": "Upstream exploded", "type": "server_error"}}
+
+
+class _DropConnection(Exception):
+    """Raised inside the app after the body has started: uvicorn then closes the connection
+    without the terminating chunk, as a proxy killing the stream would."""
+
+
+class _QuietDrop(logging.Filter):
+    """Hide uvicorn's "Exception in ASGI application" traceback for the deliberate drop only."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], _DropConnection))
+
+
+_quiet_drop = _QuietDrop()
+
+
+def tokens_of(text: str) -> list[str]:
+    """Word tokens that keep their leading space: "You said: hi" -> ["You", " said:", " hi"]."""
+    return re.findall(r"\s*\S+", text)
+
+
+def last_user_content(body: dict[str, Any]) -> str:
+    messages = body.get("messages")
+    if not isinstance(messages, list):
+        return ""
+    for message in reversed(messages):
+        if isinstance(message, dict) and message.get("role") == "user":
+            content = message.get("content")
+            if isinstance(content, str):
+                return content
+            if isinstance(content, list):  # content parts: [{"type": "text", "text": ...}]
+                return "".join(
+                    str(part.get("text", ""))
+                    for part in content
+                    if isinstance(part, dict) and part.get("type") == "text"
+                )
+            return ""
+    return ""
+
+
+class _Request:
+    """One request's disconnect watch: `interrupt` is set when the client goes away or the
+    server stops, so every wait in a handler ends at once."""
+
+    def __init__(self) -> None:
+        self.interrupt = asyncio.Event()
+        self.client_gone = False
+        self.finished = False
+
+    async def watch(self, receive: Receive) -> None:
+        # Once the body is read, uvicorn's receive() blocks until the client disconnects
+        # (or the response is complete): the reliable signal, since send() after a
+        # disconnect returns silently.
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                if not self.finished:
+                    self.client_gone = True
+                self.interrupt.set()
+                return
+
+    async def pause(self, seconds: float) -> bool:
+        """Sleep `seconds`; True if interrupted first."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.interrupt.wait(), timeout=seconds)
+        return self.interrupt.is_set()
+
+
+class FakeLLM:
+    """The fake server; a context manager that starts and stops it."""
+
+    def __init__(self, api_key: str = DEFAULT_API_KEY) -> None:
+        self.api_key = api_key
+        self.requests: list[dict[str, Any]] = []
+        self._disconnects = 0
+        self._completed = 0
+        self._lock = threading.Lock()
+        self._socket: socket.socket | None = None
+        self._thread: threading.Thread | None = None
+        self._server: uvicorn.Server | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._active: set[_Request] = set()  # touched on the server's loop only
+        self._stopping = False
+        self._error: BaseException | None = None
+        self.port = 0
+        self.base_url = ""
+
+    # ------------------------------------------------------------------ counters
+
+    @property
+    def disconnects(self) -> int:
+        """Streams that ended because the client went away before the end."""
+        with self._lock:
+            return self._disconnects
+
+    @property
+    def completed(self) -> int:
+        """Streams sent to the end ([DONE] included)."""
+        with self._lock:
+            return self._completed
+
+    def _count(self, *, disconnect: bool) -> None:
+        with self._lock:
+            if disconnect:
+                self._disconnects += 1
+            else:
+                self._completed += 1
+
+    # ------------------------------------------------------------------ life cycle
+
+    def __enter__(self) -> Self:
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socket = listener
+        try:
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            # Bound here, handed to uvicorn: no window for another process to take the port.
+            listener.bind((LOOPBACK, 0))
+            self.port = listener.getsockname()[1]
+            self.base_url = f"http://{LOOPBACK}:{self.port}/v1"
+            logging.getLogger("uvicorn.error").addFilter(_quiet_drop)  # idempotent
+            config = uvicorn.Config(
+                self._app,
+                host=LOOPBACK,
+                port=self.port,
+                log_config=None,  # leave the process's logging configuration alone
+                log_level="warning",
+                lifespan="off",
+                interface="asgi3",
+                proxy_headers=False,
+                timeout_graceful_shutdown=2,
+            )
+            # Loaded here, outside any event loop: loading imports uvicorn's protocol modules,
+            # file reads the blocking-call detector would flag on the server's loop.
+            config.load()
+            self._server = uvicorn.Server(config)
+            loop_factory = config.get_loop_factory()
+            self._thread = threading.Thread(
+                target=self._run, args=(loop_factory,), name=f"fake-llm:{self.port}", daemon=True
+            )
+            self._thread.start()
+            self._wait_started()
+        except BaseException:
+            self._stop()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._stop()
+
+    def _run(self, loop_factory: Callable[[], asyncio.AbstractEventLoop] | None) -> None:
+        try:
+            with asyncio.Runner(loop_factory=loop_factory) as runner:
+                runner.run(self._serve())
+        except BaseException as error:  # noqa: BLE001 - reported by __enter__ (SystemExit too)
+            self._error = error
+
+    async def _serve(self) -> None:
+        assert self._server is not None
+        assert self._socket is not None
+        self._loop = asyncio.get_running_loop()
+        # Server.serve installs signal handlers only in the main thread (capture_signals).
+        await self._server.serve(sockets=[self._socket])
+
+    def _wait_started(self) -> None:
+        assert self._server is not None
+        assert self._thread is not None
+        deadline = time.monotonic() + START_TIMEOUT
+        while not self._server.started:
+            if not self._thread.is_alive():
+                message = f"the fake LLM server did not start: {self._error!r}"
+                raise RuntimeError(message) from self._error
+            if time.monotonic() > deadline:
+                raise RuntimeError("the fake LLM server did not start in time")
+            time.sleep(0.005)
+        with socket.create_connection((LOOPBACK, self.port), timeout=2):
+            pass
+
+    def _stop(self) -> None:
+        loop, server, thread = self._loop, self._server, self._thread
+        if loop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has already closed
+                loop.call_soon_threadsafe(self._interrupt_all)
+        if server is not None:
+            server.should_exit = True
+        if thread is not None:
+            thread.join(timeout=STOP_TIMEOUT)
+            if thread.is_alive() and server is not None:
+                server.force_exit = True
+                thread.join(timeout=STOP_TIMEOUT)
+        if self._socket is not None:
+            self._socket.close()
+        if thread is not None and thread.is_alive():
+            raise RuntimeError("the fake LLM server thread did not stop")
+
+    def _interrupt_all(self) -> None:
+        self._stopping = True
+        for request in self._active:
+            request.interrupt.set()
+
+    # ------------------------------------------------------------------ the ASGI app
+
+    async def _app(self, scope: Message, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        if scope["path"].rstrip("/") != "/v1/chat/completions":
+            await _json(send, 404, {"error": {"message": "Not found", "type": "not_found"}})
+            return
+        if scope["method"] != "POST":
+            error = {"message": "Method not allowed", "type": "invalid_request_error"}
+            await _json(send, 405, {"error": error})
+            return
+        raw = bytearray()
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            raw += message.get("body", b"")
+            if not message.get("more_body", False):
+                break
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            error = {"message": "Body is not a JSON object", "type": "invalid_request_error"}
+            await _json(send, 400, {"error": error})
+            return
+        with self._lock:
+            self.requests.append(body)
+            number = len(self.requests)
+        headers = dict(scope["headers"])
+        if headers.get(b"authorization", b"") != f"Bearer {self.api_key}".encode():
+            await _json(send, 401, UNAUTHORIZED)
+            return
+        model = body.get("model")
+        if model == "unauthorized":
+            await _json(send, 401, UNAUTHORIZED)
+            return
+        if model == "rate-limited":
+            await _json(send, 429, RATE_LIMITED, [(b"retry-after", b"7")])
+            return
+        if model == "server-error":
+            await _json(send, 500, SERVER_ERROR)
+            return
+        if self._stopping:
+            error = {"message": "Shutting down", "type": "server_error"}
+            await _json(send, 503, {"error": error})
+            return
+
+        request = _Request()
+        self._active.add(request)
+        watcher = asyncio.create_task(request.watch(receive))
+        try:
+            if model == "hang":
+                await self._hang(request, send)
+            elif model == "cut":
+                await self._cut(request, send, number, model)
+            elif model == "slow":
+                answer = "".join(f" word{i}" for i in range(SLOW_TOKENS)).lstrip()
+                await self._answer(request, send, body, number, tokens_of(answer), SLOW_DELAY)
+            else:
+                answer = f"You said: {last_user_content(body)}"
+                await self._answer(request, send, body, number, tokens_of(answer), ECHO_DELAY)
+        finally:
+            self._active.discard(request)
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+
+    async def _hang(self, request: _Request, send: Send) -> None:
+        await request.pause(HANG_SECONDS)
+        if not request.client_gone:
+            error = {"message": "The fake hung for too long", "type": "timeout"}
+            await _json(send, 504, {"error": error})
+
+    async def _cut(self, request: _Request, send: Send, number: int, model: str) -> None:
+        await _start_stream(send)
+        for index, token in enumerate(CUT_TOKENS):
+            await _event(send, _chunk(number, model, token, first=index == 0))
+            if await request.pause(ECHO_DELAY):
+                return
+        raise _DropConnection("the fake LLM cuts the stream")
+
+    async def _answer(
+        self,
+        request: _Request,
+        send: Send,
+        body: dict[str, Any],
+        number: int,
+        tokens: list[str],
+        delay: float,
+    ) -> None:
+        model = str(body.get("model", "echo"))
+        if not body.get("stream", False):
+            answer = "".join(tokens)
+            await _json(send, 200, _completion(number, model, answer))
+            return
+        await _start_stream(send)
+        for index, token in enumerate(tokens):
+            if request.interrupt.is_set():
+                break
+            await _event(send, _chunk(number, model, token, first=index == 0))
+            if await request.pause(delay):
+                break
+        if request.client_gone:
+            self._count(disconnect=True)
+            return
+        if request.interrupt.is_set():  # the server is stopping: end the body, no [DONE]
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return
+        request.finished = True
+        await _event(send, _chunk(number, model, None, finish_reason="stop"))
+        # Counted before [DONE] leaves, so a client that has read [DONE] sees `completed` grown.
+        self._count(disconnect=False)
+        await send({"type": "http.response.body", "body": b"data: [DONE]\n\n", "more_body": False})
+
+
+# ---------------------------------------------------------------------- wire format
+
+
+async def _json(
+    send: Send, status: int, payload: object, extra: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    data = json.dumps(payload).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(data)).encode()),
+        *(extra or []),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": data, "more_body": False})
+
+
+async def _start_stream(send: Send) -> None:
+    headers = [
+        (b"content-type", b"text/event-stream; charset=utf-8"),
+        (b"cache-control", b"no-cache"),
+    ]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+
+
+async def _event(send: Send, payload: dict[str, Any]) -> None:
+    data = b"data: " + json.dumps(payload, separators=(",", ":")).encode() + b"\n\n"
+    await send({"type": "http.response.body", "body": data, "more_body": True})
+
+
+def _chunk(
+    number: int,
+    model: str,
+    token: str | None,
+    *,
+    first: bool = False,
+    finish_reason: str | None = None,
+) -> dict[str, Any]:
+    delta: dict[str, str] = {}
+    if first:
+        delta["role"] = "assistant"
+    if token is not None:
+        delta["content"] = token
+    return {
+        "id": f"chatcmpl-{number}",
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
+    }
+
+
+def _completion(number: int, model: str, answer: str) -> dict[str, Any]:
+    return {
+        "id": f"chatcmpl-{number}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": answer},
+                "finish_reason": "stop",
+            }
+        ],
+    }
+
+
+# ---------------------------------------------------------------------- fixture
+
+
+@pytest.fixture
+def fake_llm() -> Iterator[FakeLLM]:
+    """A started fake LLM server (api key "test-key"), stopped after the test."""
+    with FakeLLM() as server:
+        yield server
