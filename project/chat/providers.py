@@ -16,6 +16,10 @@ from project.settings import Settings
 
 ChatHistory = Sequence[dict[str, str]]  # [{"role": "user", "content": "..."}, ...]
 
+# Building a TLS context reads the CA bundle from disk: once, at import, rather than in every
+# request that opens a client.
+_TLS_CONTEXT = httpx.create_ssl_context()
+
 
 class ProviderError(Exception):
     """The provider failed; the message is for the person in the chat."""
@@ -81,7 +85,7 @@ class OpenAICompatibleProvider:
             # Leaving this block, by cancellation included, closes the upstream connection:
             # a reader who goes away stops the provider's work too.
             async with (
-                httpx.AsyncClient(timeout=self.timeout) as client,
+                httpx.AsyncClient(timeout=self.timeout, verify=_TLS_CONTEXT) as client,
                 client.stream(
                     "POST", f"{self.base_url}/chat/completions", json=request, headers=headers
                 ) as response,

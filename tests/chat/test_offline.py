@@ -114,3 +114,12 @@ async def test_the_page_escapes_what_people_and_models_write(chatter: httpx.Asyn
     assert 'href="javascript:' not in page
     assert "&lt;script&gt;alert(2)&lt;/script&gt;" in page
     assert "<pre><code class=\"language-python\">print('&lt;b&gt;kept&lt;/b&gt;')" in page
+
+
+async def test_the_api_is_in_the_openapi_schema(client: httpx.AsyncClient) -> None:
+    paths = (await client.get("/schema/openapi.json")).json()["paths"]
+    assert set(paths["/api/chat/conversations"]) == {"get", "post"}
+    assert "get" in paths["/api/chat/conversations/{conversation_id}"]
+    stream = paths["/api/chat/conversations/{conversation_id}/messages"]["post"]
+    assert stream["tags"] == ["chat"]
+    assert "text/event-stream" in stream["responses"]["200"]["description"]
