@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from typing import Literal
 
 from piccolo.apps.user.tables import BaseUser
 
@@ -11,7 +10,7 @@ from project.accounts.users import create_user, set_password
 from project.features import FEATURES
 from project.settings import get_settings
 
-DemoAction = Literal["load", "reset", "clear"]
+DEMO_ACTIONS = ("load", "reset", "clear")
 
 
 async def demo(action: str = "load") -> None:
@@ -21,8 +20,8 @@ async def demo(action: str = "load") -> None:
     :param action:
         load (only into features that have none yet), reset (clear, then load) or clear.
     """
-    if action not in ("load", "reset", "clear"):
-        sys.exit(f"demo: unknown action {action!r}; expected load, reset or clear")
+    if action not in DEMO_ACTIONS:
+        sys.exit(f"demo: unknown action {action!r}; expected {', '.join(DEMO_ACTIONS)}")
     for feature in FEATURES:
         if action in ("reset", "clear") and feature.clear_demo is not None:
             await feature.clear_demo()
