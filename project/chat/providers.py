@@ -68,6 +68,19 @@ def _refusal(response: httpx.Response, body: bytes) -> str:
     return f"{what} ({status}: {detail})"
 
 
+def _tokens(data: str) -> list[str]:
+    """The text in one chat-completions stream chunk."""
+    try:
+        choices = json.loads(data)["choices"]
+        return [
+            token for choice in choices if (token := (choice.get("delta") or {}).get("content"))
+        ]
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise ProviderError(
+            "The provider sent something other than a chat-completions stream; check LLM_BASE_URL."
+        ) from None
+
+
 class OpenAICompatibleProvider:
     def __init__(self, settings: Settings) -> None:
         self.base_url = settings.llm_base_url.rstrip("/")
@@ -95,12 +108,11 @@ class OpenAICompatibleProvider:
                 async for event in EventSource(response).aiter_sse():
                     if event.data == "[DONE]":
                         return
-                    for choice in json.loads(event.data).get("choices", []):
-                        if token := (choice.get("delta") or {}).get("content"):
-                            yield token
+                    for token in _tokens(event.data):
+                        yield token
         except httpx.TimeoutException:
             raise ProviderError("The provider did not answer in time.") from None
-        except (httpx.TransportError, json.JSONDecodeError):
+        except httpx.TransportError:
             raise ProviderError("The connection to the provider broke off mid-answer.") from None
         raise ProviderError("The provider's answer was cut off before its end.")
 

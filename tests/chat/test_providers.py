@@ -91,6 +91,7 @@ async def test_the_history_goes_upstream(chat_client: ChatClient, fake_llm: Fake
         ("server-error", {}, "The provider failed (500: Upstream exploded)", ""),
         ("cut", {}, "The connection to the provider broke off mid-answer.", "Partial answer then"),
         ("hang", {"llm_read_timeout_seconds": 0.5}, "The provider did not answer in time.", ""),
+        ("garbage", {}, "The provider sent something other than a chat-completions stream", "Fine"),
     ],
 )
 async def test_upstream_failures_end_the_answer_readably_and_keep_the_partial_text(

@@ -10,6 +10,7 @@ request picks the behaviour:
 - `unauthorized`, `rate-limited`, `server-error`: OpenAI's error JSON with 401, 429, 500;
 - `cut`: three chunks, then the connection is dropped without the end of the body;
 - `hang`: never answers (until the client goes away or the server stops, at most 60 s).
+- `garbage`: one good chunk, then one that is not a chat-completions chunk at all;
 
 A wrong `Authorization: Bearer` key gives the 401 for every model.
 
@@ -321,6 +322,11 @@ class FakeLLM:
                 await self._hang(request, send)
             elif model == "cut":
                 await self._cut(request, send, number, model)
+            elif model == "garbage":
+                # A stream, but not of chat-completion chunks (a misconfigured base URL).
+                await _start_stream(send)
+                await _event(send, _chunk(number, model, "Fine", first=True))
+                await send({"type": "http.response.body", "body": b"data: [1, 2]\n\n"})
             elif model == "slow":
                 answer = "".join(f" word{i}" for i in range(SLOW_TOKENS)).lstrip()
                 await self._answer(request, send, body, number, tokens_of(answer), SLOW_DELAY)
