@@ -9,8 +9,8 @@ request picks the behaviour:
 - `slow`: a long answer, 0.2 s between chunks, for disconnecting mid-stream;
 - `unauthorized`, `rate-limited`, `server-error`: OpenAI's error JSON with 401, 429, 500;
 - `cut`: three chunks, then the connection is dropped without the end of the body;
-- `hang`: never answers (until the client goes away or the server stops, at most 60 s).
-- `garbage`: one good chunk, then one that is not a chat-completions chunk at all;
+- `hang`: never answers (until the client goes away or the server stops, at most 60 s);
+- `garbage`: one good chunk, then one that is not a chat-completions chunk at all.
 
 A wrong `Authorization: Bearer` key gives the 401 for every model.
 
