@@ -19,7 +19,6 @@ import tempfile
 import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any, cast
 
 import asyncpg
@@ -28,6 +27,7 @@ import pytest
 from blockbuster import BlockBuster, blockbuster_ctx
 
 from tests.support import PROJECT_ROOT
+from tests.support.cli import PICCOLO
 
 pytest_plugins = [
     "tests.support.postgres_fixtures",
@@ -228,7 +228,7 @@ def run_piccolo(*args: str, database_url: str, **environ: str) -> subprocess.Com
     """Run the Piccolo CLI from the project folder, as a person would."""
     env = {**os.environ, **environ, "DATABASE_URL": database_url}
     return subprocess.run(
-        [str(Path(sys.executable).parent / "piccolo"), *args],
+        [PICCOLO, *args],
         cwd=PROJECT_ROOT,
         env=env,
         capture_output=True,

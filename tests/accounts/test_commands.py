@@ -1,23 +1,9 @@
 """`piccolo project superuser` and `piccolo user create`, as a release step would run them."""
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-import anyio
 from piccolo.apps.user.tables import BaseUser
 
 from project.accounts.users import verify_login
-from tests.support import PROJECT_ROOT
-
-PICCOLO = str(Path(sys.executable).parent / "piccolo")
-
-
-async def piccolo(*args: str, **environ: str) -> subprocess.CompletedProcess[bytes]:
-    return await anyio.run_process(
-        [PICCOLO, *args], cwd=PROJECT_ROOT, env={**os.environ, **environ}, check=False
-    )
+from tests.support.cli import piccolo
 
 
 async def test_superuser_is_created_then_updated(clean_tables: None) -> None:

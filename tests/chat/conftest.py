@@ -5,14 +5,13 @@ import json
 import httpx
 import pytest
 
-from tests.support.accounts import People, csrf_token, log_in
+from tests.support.accounts import People, log_in_for_api
 
 
 @pytest.fixture
 async def chatter(client: httpx.AsyncClient, people: People) -> httpx.AsyncClient:
     """The suite's client, logged in as "plain", with the CSRF header set for the API."""
-    await log_in(client, "plain")
-    client.headers["x-site-csrf"] = await csrf_token(client, "/account")
+    await log_in_for_api(client, "plain")
     return client
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from project.chat.tables import Message
 from tests.chat.conftest import new_conversation, parse_sse, send
-from tests.support.accounts import People, csrf_token, log_in
+from tests.support.accounts import People, log_in_for_api
 from tests.support.apps import build_app, client_for
 from tests.support.fake_llm import FakeLLM
 
@@ -27,8 +27,7 @@ def chat_client(fake_llm: FakeLLM, people: People) -> ChatClient:
         changes = {"llm_base_url": fake_llm.base_url, "llm_api_key": "test-key", **settings}
         app = await build_app(llm_model=model, **changes)
         async with client_for(app) as client:
-            await log_in(client, "plain")
-            client.headers["x-site-csrf"] = await csrf_token(client, "/account")
+            await log_in_for_api(client, "plain")
             yield client
 
     return make

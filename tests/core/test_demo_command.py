@@ -1,25 +1,12 @@
 """`piccolo project demo`: load fills an empty database once, clear empties it, bad actions fail."""
 
-import os
-import sys
-from pathlib import Path
-
-import anyio
-
 from project.catalog.demo import PRODUCTS
 from project.catalog.tables import Product
-from tests.support import PROJECT_ROOT
-
-PICCOLO = str(Path(sys.executable).parent / "piccolo")
+from tests.support.cli import piccolo
 
 
 async def demo(action: str) -> tuple[int, str]:
-    result = await anyio.run_process(
-        [PICCOLO, "project", "demo", f"--action={action}"],
-        cwd=PROJECT_ROOT,
-        env=dict(os.environ),
-        check=False,
-    )
+    result = await piccolo("project", "demo", f"--action={action}")
     return result.returncode, (result.stdout + result.stderr).decode()
 
 

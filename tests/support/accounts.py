@@ -54,6 +54,12 @@ async def csrf_token(client: httpx.AsyncClient, page: str = "/login") -> str:
     return found.group(1)
 
 
+async def log_in_for_api(client: httpx.AsyncClient, username: str) -> None:
+    """Log in and set the CSRF header, as a script calling the JSON API would."""
+    await log_in(client, username)
+    client.headers["x-site-csrf"] = await csrf_token(client, "/account")
+
+
 async def log_in(
     client: httpx.AsyncClient, username: str, password: str = PASSWORD, next: str = ""
 ) -> httpx.Response:
