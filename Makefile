@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes
 
-.PHONY: run test test-sqlite test-postgres lint format lock migrate bench-engines clean
+.PHONY: run test test-sqlite test-postgres lint format lock migrate bench-engines clean vendor
 
 $(VENV)/bin/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
@@ -60,3 +60,15 @@ lock:
 
 clean:
 	rm -rf $(VENV) .venv-* .pytest_cache .mypy_cache .ruff_cache
+
+# Re-copy the front-end files the site serves from static/vendor/ (needs npm; the copies are
+# committed, so running the site never does).
+vendor:
+	rm -rf .vendor-build && mkdir .vendor-build
+	cp static/vendor/package.json static/vendor/package-lock.json .vendor-build/
+	cd .vendor-build && npm ci --no-audit --no-fund --silent
+	cp .vendor-build/node_modules/htmx.org/dist/htmx.min.js static/vendor/
+	cp .vendor-build/node_modules/@alpinejs/csp/dist/cdn.min.js static/vendor/alpine-csp.min.js
+	cp .vendor-build/node_modules/chart.js/dist/chart.umd.min.js static/vendor/
+	cp .vendor-build/node_modules/@picocss/pico/css/pico.min.css static/vendor/
+	rm -rf .vendor-build

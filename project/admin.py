@@ -22,13 +22,14 @@ from project.accounts.users import User
 from project.features import FEATURES
 from project.hosts import AllowedHostNames
 from project.settings import Settings
+from project.storage.base import Storage
 
 MOUNT = "/admin"
 
 
-def admin_mount(settings: Settings) -> ASGIRouteHandler:
+def admin_mount(settings: Settings, storage: Storage) -> ASGIRouteHandler:
     admin = create_admin(
-        tables=[config for feature in FEATURES for config in feature.admin],
+        tables=[config for feature in FEATURES for config in feature.admin_tables(storage, settings)],
         auth_table=User,
         session_table=SessionsBase,
         session_expiry=timedelta(minutes=settings.session_idle_minutes),

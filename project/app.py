@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 import mimetypes
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
 from litestar.di import Provide
 from litestar.logging import LoggingConfig
+from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.openapi import OpenAPIConfig
+from litestar.plugins.flash import FlashConfig, FlashPlugin
+from litestar.plugins.htmx import HTMXPlugin
 from litestar.static_files import create_static_files_router
 from piccolo.engine.finder import engine_finder
 from piccolo.engine.postgres import PostgresEngine
@@ -21,6 +25,8 @@ from project.admin import admin_mount
 from project.features import FEATURES
 from project.hosts import allowed_hosts_middleware
 from project.settings import BASE_DIR, Settings, get_settings
+from project.storage.backends import create_storage
+from project.storage.base import Storage
 from project.templating import create_template_config
 
 # Python reads the system's MIME tables lazily, from disk, on the first guess: do it at import,
@@ -41,15 +47,44 @@ async def database_pool(app: Litestar) -> AsyncIterator[None]:
         await engine.close_connection_pool()
 
 
+def closing_storage(storage: Storage) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await storage.aclose()
+
+    return lifespan
+
+
+def flash_sessions(settings: Settings) -> CookieBackendConfig:
+    """A small encrypted cookie that carries flash messages across a redirect. Logins live in
+    the database (project/accounts/sessions.py); this holds nothing else."""
+    return CookieBackendConfig(
+        secret=hashlib.sha256(b"flash:" + settings.secret_key.encode()).digest(),
+        key="site_flash",
+        httponly=True,
+        secure=settings.is_production,
+        samesite="lax",
+        exclude=["^/admin", "^/static/", "^/media/", "^/healthz$", "^/readyz$"],
+    )
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
+    storage = create_storage(settings)
+    template_config = create_template_config(settings)
     return Litestar(
         route_handlers=[
             *(route for feature in FEATURES for route in feature.routes),
             create_static_files_router(path="/static", directories=[BASE_DIR / "static"]),
-            admin_mount(settings),
+            admin_mount(settings, storage),
         ],
-        dependencies={"settings": Provide(lambda: settings, sync_to_thread=False)},
+        dependencies={
+            "settings": Provide(lambda: settings, sync_to_thread=False),
+            "storage": Provide(lambda: storage, sync_to_thread=False),
+        },
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
             # Piccolo Admin owns the names "csrftoken" and "X-CSRFToken" (hard-coded in its
@@ -60,10 +95,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
             cookie_samesite="lax",
         ),
         exception_handlers=EXCEPTION_HANDLERS,
-        lifespan=[database_pool],
-        template_config=create_template_config(settings),
+        lifespan=[database_pool, closing_storage(storage)],
+        template_config=template_config,
+        plugins=[HTMXPlugin(), FlashPlugin(FlashConfig(template_config=template_config))],
         openapi_config=OpenAPIConfig(title="Bandstand", version="0.1.0"),
-        middleware=[allowed_hosts_middleware(settings.allowed_hosts), session_middleware(settings)],
+        middleware=[
+            allowed_hosts_middleware(settings.allowed_hosts),
+            flash_sessions(settings).middleware,
+            session_middleware(settings),
+        ],
         logging_config=LoggingConfig(
             root={"level": settings.log_level, "handlers": ["queue_listener"]},
             log_exceptions="always",

@@ -24,6 +24,14 @@ from project.chat import routes as chat_routes
 from project.chat import tables as chat_tables
 from project.health import routes as health_routes
 from project.pages import routes as pages_routes
+from project.settings import Settings
+from project.webinars import tables as webinars_tables
+from project.storage import routes as storage_routes
+from project.storage import tables as storage_tables
+from project.storage.base import Storage
+
+# A feature whose admin needs the app's storage (media columns) gives a function instead.
+AdminTables = Sequence[TableConfig] | Callable[[Storage, Settings], Sequence[TableConfig]]
 
 
 @dataclass(frozen=True)
@@ -34,14 +42,18 @@ class Feature:
     routes: Sequence[ControllerRouterHandler] = ()
     tables: Sequence[type[Table]] = ()
     # Piccolo Admin's view of the feature's tables.
-    admin: Sequence[TableConfig] = ()
+    admin: AdminTables = ()
     # Loads the feature's demo data; must be idempotent.
     load_demo: Callable[[], Awaitable[None]] | None = None
     clear_demo: Callable[[], Awaitable[None]] | None = None
 
+    def admin_tables(self, storage: Storage, settings: Settings) -> Sequence[TableConfig]:
+        return self.admin(storage, settings) if callable(self.admin) else self.admin
+
 
 FEATURES: tuple[Feature, ...] = (
     Feature("health", routes=health_routes.ROUTES),
+    Feature("storage", routes=storage_routes.ROUTES, tables=storage_tables.TABLES),
     Feature(
         "accounts",
         routes=accounts_routes.ROUTES,
@@ -59,6 +71,11 @@ FEATURES: tuple[Feature, ...] = (
         admin=catalog_admin.ADMIN,
         load_demo=catalog_demo.load,
         clear_demo=catalog_demo.clear,
+    ),
+    Feature(
+        "webinars",
+        nav=("Webinars", "/webinars"),
+        tables=webinars_tables.TABLES,
     ),
     Feature(
         "chat",

@@ -17,6 +17,7 @@ import msgspec
 from dotenv import dotenv_values
 
 Environment = Literal["development", "production", "test"]
+StorageBackend = Literal["filesystem", "database", "s3"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -56,6 +57,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     llm_connect_timeout_seconds: Annotated[float, msgspec.Meta(gt=0)] = 10.0
     llm_read_timeout_seconds: Annotated[float, msgspec.Meta(gt=0)] = 60.0
     llm_offline_token_delay_ms: Annotated[int, msgspec.Meta(ge=0)] = 40
+    # Where uploaded files live: a folder (MEDIA_ROOT), the database (for a PaaS whose disk is
+    # read-only or wiped on deploy) or an S3-compatible bucket.
+    storage_backend: StorageBackend = "filesystem"
+    media_root: str = "data/media"
+    upload_max_bytes: Annotated[int, msgspec.Meta(ge=1)] = 5 * 1024 * 1024
+    s3_endpoint_url: str = ""
+    s3_bucket: str = ""
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str = ""
+    s3_secret_access_key: str = ""
     # For `piccolo project superuser`, the non-interactive way of PaaS release steps.
     superuser_username: str = ""
     superuser_email: str = ""
@@ -107,6 +118,8 @@ def _check_consistency(settings: Settings) -> None:
             f"DATABASE_POOL_MIN={settings.database_pool_min} is not valid: expected at most "
             f"DATABASE_POOL_MAX={settings.database_pool_max}"
         )
+    if settings.storage_backend == "s3" and not settings.s3_bucket:
+        raise SettingsError("S3_BUCKET must be set when STORAGE_BACKEND=s3")
     if not settings.is_production:
         return
     key = settings.secret_key

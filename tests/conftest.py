@@ -75,6 +75,9 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["LLM_OFFLINE_TOKEN_DELAY_MS"] = "1"
     tmp = tempfile.mkdtemp(prefix="bandstand-test-")
     _state["tmp"] = tmp
+    # Uploads go to the run's own folder, never the developer's data/media.
+    os.environ["STORAGE_BACKEND"] = "filesystem"
+    os.environ["MEDIA_ROOT"] = f"{tmp}/media"
     if TEST_DATABASE == "postgres":
         name = f"bandstand_test_{os.getpid()}"
         try:

@@ -1,0 +1,20 @@
+"""The storage `STORAGE_BACKEND` names, built from the settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from project.settings import BASE_DIR, Settings
+from project.storage.base import Storage
+from project.storage.database import DatabaseStorage
+from project.storage.filesystem import FileSystemStorage
+
+
+def create_storage(settings: Settings) -> Storage:
+    if settings.storage_backend == "database":
+        return DatabaseStorage()
+    if settings.storage_backend == "s3":
+        from project.storage.s3 import S3Storage  # botocore is large: loaded only when used
+
+        return S3Storage.from_settings(settings)
+    return FileSystemStorage(BASE_DIR / Path(settings.media_root))
