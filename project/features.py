@@ -25,6 +25,7 @@ from project.chat import tables as chat_tables
 from project.health import routes as health_routes
 from project.pages import routes as pages_routes
 from project.settings import Settings
+from project.webinars import admin as webinars_admin
 from project.webinars import tables as webinars_tables
 from project.storage import routes as storage_routes
 from project.storage import tables as storage_tables
@@ -76,6 +77,7 @@ FEATURES: tuple[Feature, ...] = (
         "webinars",
         nav=("Webinars", "/webinars"),
         tables=webinars_tables.TABLES,
+        admin=webinars_admin.admin_tables,
     ),
     Feature(
         "chat",

@@ -23,6 +23,11 @@ class AdminImageStorage(MediaStorage):  # type: ignore[misc]
         self.folder = folder
         self.max_bytes = max_bytes
 
+    def __hash__(self) -> int:
+        # MediaStorage compares by hash, and the admin refuses two storages for one column.
+        column = self.column._meta
+        return hash((type(self), column.table._meta.tablename, column.name))
+
     async def store_file(self, file_name: str, file: IO[bytes], user: Any = None) -> str:
         # The admin hands over its spooled upload: read it in a thread, one byte past the
         # limit so an oversize file is told apart without reading all of it.
