@@ -1,0 +1,88 @@
+"""`/api/products`: the catalog as JSON. Anyone may read; staff may write (with the session
+cookie and the CSRF token in the `x-site-csrf` header, as the site's own pages do)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, delete, get, post, put
+from litestar.exceptions import NotFoundException, ValidationException
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
+from litestar.status_codes import HTTP_204_NO_CONTENT
+
+from project.accounts.guards import requires_staff
+from project.catalog import queries
+from project.catalog.schemas import (
+    MAX_PAGE_SIZE,
+    PAGE_SIZE,
+    ProductIn,
+    ProductOut,
+    ProductPage,
+    Sort,
+)
+from project.forms import FieldError
+
+PageNumber = Annotated[int, Parameter(ge=1, description="Page number, from 1.")]
+PageSize = Annotated[int, Parameter(ge=1, le=MAX_PAGE_SIZE, description="Items per page.")]
+
+
+class ProductController(Controller):
+    path = "/api/products"
+    tags = ("products",)
+
+    @get(summary="List products", description="Search, filter by category slug, sort, page.")
+    async def list_products(
+        self,
+        q: FromQuery[str] = "",
+        category: FromQuery[str] = "",
+        sort: FromQuery[Sort] = "name",
+        page: FromQuery[PageNumber] = 1,
+        page_size: FromQuery[PageSize] = PAGE_SIZE,
+    ) -> ProductPage:
+        products, found = await queries.find_products(q, category, sort, page, page_size)
+        return ProductPage(
+            items=products,
+            page=found.number,
+            page_size=found.size,
+            total=found.total,
+            pages=found.pages,
+        )
+
+    @get("/{product_id:int}", summary="Get a product")
+    async def get_product(self, product_id: FromPath[int]) -> ProductOut:
+        product = await queries.get_product(product_id)
+        if product is None:
+            raise NotFoundException("No such product.")
+        return product
+
+    @post(guards=[requires_staff], summary="Create a product (staff)")
+    async def create_product(self, data: JSONBody[ProductIn]) -> ProductOut:
+        return await _saved(data, None)
+
+    @put("/{product_id:int}", guards=[requires_staff], summary="Replace a product (staff)")
+    async def replace_product(
+        self, product_id: FromPath[int], data: JSONBody[ProductIn]
+    ) -> ProductOut:
+        return await _saved(data, product_id)
+
+    @delete(
+        "/{product_id:int}",
+        guards=[requires_staff],
+        status_code=HTTP_204_NO_CONTENT,
+        summary="Delete a product (staff)",
+    )
+    async def delete_product(self, product_id: FromPath[int]) -> None:
+        if not await queries.delete_product(product_id):
+            raise NotFoundException("No such product.")
+
+
+async def _saved(data: ProductIn, product_id: int | None) -> ProductOut:
+    try:
+        return await queries.save_product(data, product_id)
+    except FieldError as error:
+        raise ValidationException(str(error)) from None
+    except LookupError:
+        raise NotFoundException("No such product.") from None
+
+
+ROUTES = [ProductController]

@@ -1,0 +1,98 @@
+"""HTML forms validated by the same msgspec Structs as the JSON API, with a message per field.
+
+msgspec stops at the first error, which suits an API; a person filling a form wants every
+mistake at once. `validate_form` converts each field on its own to collect them all, then
+builds the Struct, whose `__post_init__` checks (raising `FieldError`) land on their field too.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+import msgspec
+
+T = TypeVar("T", bound=msgspec.Struct)
+
+
+class FieldError(ValueError):
+    """A Struct's own check failing on one field; msgspec reports it as a ValidationError."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class FormResult(msgspec.Struct, typing.Generic[T]):
+    value: T | None
+    errors: dict[str, str]
+
+
+def validate_form(struct_type: type[T], data: Mapping[str, Any]) -> FormResult[T]:
+    values: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for field in msgspec.structs.fields(struct_type):
+        raw = data.get(field.encode_name)
+        text = raw.strip() if isinstance(raw, str) else raw
+        if text in (None, "") and field.required is False:
+            continue  # the Struct's default
+        try:
+            values[field.encode_name] = msgspec.convert(
+                "" if text is None else text, field.type, strict=False
+            )
+        except msgspec.ValidationError:
+            errors[field.name] = describe(field.type, text)
+    if errors:
+        return FormResult(value=None, errors=errors)
+    try:
+        return FormResult(value=msgspec.convert(values, struct_type, strict=False), errors={})
+    except msgspec.ValidationError as error:
+        cause = error.__cause__
+        if isinstance(cause, FieldError):
+            return FormResult(value=None, errors={cause.field: cause.message})
+        raise
+
+
+def describe(type_: Any, value: object) -> str:
+    """What a person should enter, for a value the field's type refused."""
+    info = msgspec.inspect.type_info(_without_none(type_))
+    if value in (None, ""):
+        return "This field is required."
+    if isinstance(info, msgspec.inspect.StrType):
+        if info.max_length is not None and isinstance(value, str) and len(value) > info.max_length:
+            return f"Use at most {info.max_length} characters."
+        if info.pattern is not None:
+            return "Enter a valid value."
+        return "This field is required."
+    if isinstance(info, msgspec.inspect.IntType):
+        return "Enter a whole number" + _bounds(info.ge, info.le) + "."
+    if isinstance(info, msgspec.inspect.FloatType):
+        return "Enter a number" + _bounds(info.ge, info.le) + "."
+    if isinstance(info, msgspec.inspect.DecimalType):
+        return "Enter a number, like 12.50."
+    if isinstance(info, msgspec.inspect.DateType):
+        return "Enter a date as YYYY-MM-DD."
+    if isinstance(info, msgspec.inspect.LiteralType):
+        return "Choose one of: " + ", ".join(map(str, info.values)) + "."
+    return "Enter a valid value."
+
+
+def _bounds(low: object, high: object) -> str:
+    if low is not None and high is not None:
+        return f" from {low} to {high}"
+    if low is not None:
+        return f" of at least {low}"
+    if high is not None:
+        return f" of at most {high}"
+    return ""
+
+
+def _without_none(type_: Any) -> Any:
+    if typing.get_origin(type_) in (typing.Union, types.UnionType):
+        remaining = [arg for arg in typing.get_args(type_) if arg is not type(None)]
+        if len(remaining) == 1:
+            return remaining[0]
+    return type_
