@@ -110,5 +110,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             # A client's mistake is not the server's: no traceback in the logs for 4xx.
             disable_stack_trace=set(range(400, 500)),
         ),
+        # Room for the largest upload plus the rest of its form.
+        request_max_body_size=max(10 * 1024 * 1024, settings.upload_max_bytes + 1024 * 1024),
         debug=settings.debug,
     )

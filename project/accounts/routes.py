@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 from typing import Annotated, Any
 
-import asyncpg
 from litestar import Request, get, post
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
@@ -37,12 +35,12 @@ from project.accounts.users import (
     set_password,
     verify_login,
 )
+from project.database.errors import UNIQUE_VIOLATIONS
 from project.settings import Settings
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 UserRequest = Request[CurrentUser | None, str | None, Any]
 USERNAME = re.compile(r"[\w.@+-]{1,100}")
-UNIQUE_VIOLATIONS = (sqlite3.IntegrityError, asyncpg.UniqueViolationError)
 
 
 def _logged_in(token: str, target: str, settings: Settings) -> Redirect:

@@ -11,6 +11,7 @@ from piccolo.query.mixins import OrderByRaw
 
 from project.catalog.schemas import CategoryOut, ProductIn, ProductOut, Sort
 from project.catalog.tables import Category, Product
+from project.database.search import contains_text
 from project.forms import FieldError
 from project.pagination import Page
 
@@ -37,23 +38,10 @@ COLUMNS = (
 )
 
 
-def _escape_like(text: str) -> str:
-    # The search box is text, not a pattern: % and _ match themselves.
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def _filters(search: str, category: str) -> list[Where | WhereRaw]:
     filters: list[Where | WhereRaw] = []
     if search:
-        pattern = f"%{_escape_like(search.lower())}%"
-        filters.append(
-            WhereRaw(
-                "(LOWER(product.name) LIKE {} ESCAPE '\\' "
-                "OR LOWER(product.description) LIKE {} ESCAPE '\\')",
-                pattern,
-                pattern,
-            )
-        )
+        filters.append(contains_text(search, Product.name, Product.description))
     if category:
         filters.append(Product.category.slug == category)
     return filters

@@ -12,6 +12,7 @@ from litestar.plugins.flash import flash
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_400_BAD_REQUEST
+from litestar.types import ControllerRouterHandler
 
 from project.accounts.guards import requires_staff
 from project.catalog import api, queries
@@ -133,7 +134,7 @@ async def _form(
     return Template("catalog/form.html", context=context, status_code=status)
 
 
-ROUTES = [
+ROUTES: list[ControllerRouterHandler] = [
     *api.ROUTES,
     product_list,
     product_detail,

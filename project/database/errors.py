@@ -7,9 +7,14 @@ no encryption", "prepared statement … does not exist"); these add the cause in
 
 from __future__ import annotations
 
+import sqlite3
 import ssl
 
 import asyncpg
+
+# A unique constraint refusing a row, as each driver says it: for the race between "is it
+# taken?" and the insert.
+UNIQUE_VIOLATIONS = (sqlite3.IntegrityError, asyncpg.UniqueViolationError)
 
 _PREPARED_STATEMENT_ERRORS = (
     asyncpg.exceptions.InvalidSQLStatementNameError,

@@ -14,7 +14,7 @@ from project.storage.images import UploadRejected, clean_image
 from project.storage.routes import MEDIA_PREFIX
 
 
-class AdminImageStorage(MediaStorage):  # type: ignore[misc]
+class AdminImageStorage(MediaStorage):
     """An image column (holding a storage key) that Piccolo Admin can upload to and show."""
 
     def __init__(self, column: Varchar, storage: Storage, folder: str, max_bytes: int) -> None:

@@ -72,5 +72,5 @@ class Storage(abc.ABC):
             return False
         return True
 
-    async def aclose(self) -> None:
+    async def aclose(self) -> None:  # noqa: B027 - most backends hold nothing to release
         """Release connections; the app calls it at shutdown."""

@@ -51,6 +51,7 @@ class FileSystemStorage(Storage):
         directory = anyio.Path(self.root / check_folder(folder))
         if not await directory.is_dir():
             return []
+        # Dot files are writes in progress.
         return sorted(
-            f"{folder}/{path.name}" async for path in directory.iterdir() if not path.name[0] == "."
+            [f"{folder}/{path.name}" async for path in directory.iterdir() if path.name[0] != "."]
         )

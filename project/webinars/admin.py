@@ -5,9 +5,8 @@ from piccolo_admin.endpoints import TableConfig
 from project.settings import Settings
 from project.storage.admin import AdminImageStorage
 from project.storage.base import Storage
+from project.webinars.queries import PHOTO_FOLDER
 from project.webinars.tables import Registrant
-
-PHOTO_FOLDER = "registrants"
 
 
 def admin_tables(storage: Storage, settings: Settings) -> Sequence[TableConfig]:

@@ -72,7 +72,12 @@ async def test_staff_create_replace_and_delete(
 
     replaced = await client.put(
         f"/api/products/{product['id']}",
-        json={**body, "name": "Spirit level", "stock": 4, "category_id": catalog.categories["books"]},
+        json={
+            **body,
+            "name": "Spirit level",
+            "stock": 4,
+            "category_id": catalog.categories["books"],
+        },
     )
     assert replaced.status_code == 200
     assert (replaced.json()["name"], replaced.json()["category"]["slug"]) == (

@@ -128,9 +128,7 @@ async def test_only_staff_may_change_products(
         await post_form(client, f"/products/{saw}/delete"),
     ]
 
-    assert {response.status_code for response in attempts} == {
-        401 if who == "anonymous" else 403
-    }
+    assert {response.status_code for response in attempts} == {401 if who == "anonymous" else 403}
     assert await Product.count() == 5
     assert await Product.exists().where(Product.name == "Saw")
 

@@ -124,7 +124,9 @@ async def test_htmx_requests_get_only_the_results(
     assert "<html" in restore.text
 
 
-async def test_bad_query_values_are_a_clear_400(client: httpx.AsyncClient, catalog: Catalog) -> None:
+async def test_bad_query_values_are_a_clear_400(
+    client: httpx.AsyncClient, catalog: Catalog
+) -> None:
     for params in ({"sort": "price; DROP TABLE product"}, {"page": "two"}):
         response = await client.get("/products", params=params)
         assert response.status_code == 400

@@ -1,0 +1,95 @@
+"""Registrants: registration, the staff list, and photos kept in step with their files."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from project.database.errors import UNIQUE_VIOLATIONS
+from project.database.search import contains_text
+from project.forms import FieldError
+from project.pagination import Page
+from project.storage.base import Storage, new_key
+from project.storage.images import CleanImage
+from project.webinars.schemas import RegistrationIn
+from project.webinars.tables import Registrant
+
+PHOTO_FOLDER = "registrants"
+TAKEN = "This e-mail address is already registered."
+COLUMNS = (
+    Registrant.id,
+    Registrant.name,
+    Registrant.email,
+    Registrant.company,
+    Registrant.webinar_date,
+    Registrant.notes,
+    Registrant.photo,
+    Registrant.registered_at,
+)
+
+
+async def register(data: RegistrationIn) -> int:
+    """The new registrant's id; `FieldError` on the e-mail if it is already registered."""
+    if await Registrant.exists().where(Registrant.email == data.email):
+        raise FieldError("email", TAKEN)
+    try:
+        rows = await Registrant.insert(
+            Registrant(
+                name=data.name.strip(),
+                email=data.email,
+                company=data.company,
+                webinar_date=data.webinar_date,
+                notes=data.notes,
+            )
+        )
+    except UNIQUE_VIOLATIONS:  # registered by a concurrent request since the check
+        raise FieldError("email", TAKEN) from None
+    return int(rows[0]["id"])
+
+
+async def find_registrants(search: str, page: int, size: int) -> tuple[list[dict[str, Any]], Page]:
+    query = Registrant.select(*COLUMNS)
+    count = Registrant.count()
+    if search := search.strip():
+        where = contains_text(search, Registrant.name, Registrant.email, Registrant.company)
+        query, count = query.where(where), count.where(where)
+    found = Page.of(page, size, await count)
+    rows = await (
+        query.order_by(Registrant.registered_at, ascending=False)
+        .order_by(Registrant.id, ascending=False)
+        .limit(found.size)
+        .offset(found.offset)
+    )
+    return rows, found
+
+
+async def get_registrant(registrant_id: int) -> dict[str, Any] | None:
+    row: dict[str, Any] | None = (
+        await Registrant.select(*COLUMNS).where(Registrant.id == registrant_id).first()
+    )
+    return row
+
+
+async def set_photo(storage: Storage, registrant_id: int, image: CleanImage | None) -> str | None:
+    """Store `image` as the registrant's photo (None removes it) and delete the file it
+    replaces. Returns the new key. Raises LookupError for a missing registrant."""
+    new = new_key(PHOTO_FOLDER, image.extension) if image else None
+    if image and new:
+        await storage.save(new, image.data, image.content_type)
+    try:
+        async with Registrant._meta.db.transaction():
+            row = (
+                await Registrant.select(Registrant.photo)
+                .where(Registrant.id == registrant_id)
+                .first()
+            )
+            if row is None:
+                raise LookupError(registrant_id)
+            await Registrant.update({Registrant.photo: new}).where(Registrant.id == registrant_id)
+    except Exception:
+        # The row still names the old file: the new one would be an orphan.
+        if new:
+            await storage.delete(new)
+        raise
+    if row["photo"]:
+        await storage.delete(row["photo"])
+    return new

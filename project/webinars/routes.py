@@ -1,0 +1,144 @@
+"""Webinar registration for anyone; the registrant list and their photos for staff."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Request, get, post
+from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException
+from litestar.params import Body, FromPath, FromQuery
+from litestar.plugins.flash import flash
+from litestar.plugins.htmx import HTMXRequest
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_400_BAD_REQUEST
+
+from project.accounts.guards import requires_staff
+from project.forms import FieldError, validate_form
+from project.settings import Settings
+from project.storage.base import Storage
+from project.storage.images import ACCEPTED, UploadRejected, clean_image
+from project.webinars import queries
+from project.webinars.schemas import RegistrationIn
+
+PAGE_SIZE = 20
+
+
+class PhotoUpload(msgspec.Struct):
+    photo: UploadFile
+
+
+def _registration_page(
+    values: dict[str, Any], errors: dict[str, str], status_code: int = 200
+) -> Template:
+    today = datetime.datetime.now(datetime.UTC).date()
+    context = {"values": values, "errors": errors, "today": today.isoformat()}
+    return Template("webinars/register.html", context=context, status_code=status_code)
+
+
+@get("/webinars", include_in_schema=False)
+async def registration_form() -> Template:
+    return _registration_page({}, {})
+
+
+@post("/webinars", include_in_schema=False)
+async def register(request: Request[Any, Any, Any]) -> Template | Redirect:
+    form = dict(await request.form())
+    result = validate_form(RegistrationIn, form)
+    if result.value is None:
+        return _registration_page(form, result.errors, HTTP_400_BAD_REQUEST)
+    try:
+        await queries.register(result.value)
+    except FieldError as error:
+        return _registration_page(form, {error.field: error.message}, HTTP_400_BAD_REQUEST)
+    date = result.value.webinar_date.strftime("%A %-d %B %Y")
+    flash(request, f"Thank you, {result.value.name}: you are registered for {date}.", "success")
+    return Redirect("/webinars", status_code=303)
+
+
+@get("/webinars/registrants", guards=[requires_staff], include_in_schema=False)
+async def registrant_list(
+    request: HTMXRequest, q: FromQuery[str] = "", page: FromQuery[int] = 1
+) -> Template:
+    registrants, found = await queries.find_registrants(q, page, PAGE_SIZE)
+    context = {"registrants": registrants, "page": found, "q": q}
+    partial = bool(request.htmx) and not request.htmx.history_restore_request
+    name = "webinars/_registrant_rows.html" if partial else "webinars/registrants.html"
+    return Template(name, context=context, headers={"vary": "HX-Request"})
+
+
+@get("/webinars/registrants/{registrant_id:int}", guards=[requires_staff], include_in_schema=False)
+async def registrant_detail(registrant_id: FromPath[int]) -> Template:
+    return _detail(await _found(registrant_id))
+
+
+@post(
+    "/webinars/registrants/{registrant_id:int}/photo",
+    guards=[requires_staff],
+    include_in_schema=False,
+)
+async def upload_photo(
+    request: Request[Any, Any, Any],
+    registrant_id: FromPath[int],
+    data: Annotated[PhotoUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
+    storage: NamedDependency[Storage],
+    settings: NamedDependency[Settings],
+) -> Template | Redirect:
+    registrant = await _found(registrant_id)
+    try:
+        # One byte past the limit is enough to know it is too big.
+        image = await clean_image(
+            await data.photo.read(settings.upload_max_bytes + 1), settings.upload_max_bytes
+        )
+    except UploadRejected as error:
+        return _detail(registrant, error=error.detail, status_code=error.status_code)
+    finally:
+        await data.photo.close()
+    try:
+        await queries.set_photo(storage, registrant_id, image)
+    except LookupError:
+        raise NotFoundException("No such registrant.") from None
+    flash(request, "Photo saved.", "success")
+    return Redirect(f"/webinars/registrants/{registrant_id}", status_code=303)
+
+
+@post(
+    "/webinars/registrants/{registrant_id:int}/photo/delete",
+    guards=[requires_staff],
+    include_in_schema=False,
+)
+async def delete_photo(
+    request: Request[Any, Any, Any], registrant_id: FromPath[int], storage: NamedDependency[Storage]
+) -> Redirect:
+    try:
+        await queries.set_photo(storage, registrant_id, None)
+    except LookupError:
+        raise NotFoundException("No such registrant.") from None
+    flash(request, "Photo removed.", "success")
+    return Redirect(f"/webinars/registrants/{registrant_id}", status_code=303)
+
+
+async def _found(registrant_id: int) -> dict[str, Any]:
+    registrant = await queries.get_registrant(registrant_id)
+    if registrant is None:
+        raise NotFoundException("No such registrant.")
+    return registrant
+
+
+def _detail(registrant: dict[str, Any], error: str = "", status_code: int = 200) -> Template:
+    context = {"registrant": registrant, "error": error, "accepted": ACCEPTED}
+    return Template("webinars/registrant.html", context=context, status_code=status_code)
+
+
+ROUTES = [
+    registration_form,
+    register,
+    registrant_list,
+    registrant_detail,
+    upload_photo,
+    delete_photo,
+]

@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+import datetime
+from typing import Annotated
+
+import msgspec
+
+from project.forms import FieldError
+
+# Deliberately loose: one @, something on each side, no spaces. The confirmation a real
+# deployment would send is the only true check.
+Email = Annotated[str, msgspec.Meta(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"\S")]
+
+
+class RegistrationIn(msgspec.Struct, forbid_unknown_fields=True):
+    name: Name
+    email: Email
+    webinar_date: datetime.date
+    company: Annotated[str, msgspec.Meta(max_length=200)] = ""
+    notes: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+
+    def __post_init__(self) -> None:
+        self.email = self.email.lower()
+        if self.webinar_date < datetime.datetime.now(datetime.UTC).date():
+            raise FieldError("webinar_date", "Choose a date that is not in the past.")

@@ -1,0 +1,186 @@
+"""Staff upload, replace and remove registrants' photos, on each storage backend."""
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import msgspec
+import pytest
+
+from project.settings import get_settings
+from project.storage.backends import create_storage
+from project.storage.base import Storage
+from project.webinars.tables import Registrant
+from tests.support.accounts import People, csrf_token, log_in
+from tests.support.apps import build_app, client_for
+from tests.webinars.conftest import image_bytes
+
+BACKENDS = ["filesystem", "database"]
+
+
+@pytest.fixture(params=BACKENDS)
+async def site(
+    request: pytest.FixtureRequest, people: People, tmp_path: Path
+) -> AsyncIterator[tuple[httpx.AsyncClient, Storage]]:
+    """A staff member's client on an app storing files in the given backend, and that storage."""
+    changes: dict[str, Any] = {"storage_backend": request.param, "media_root": str(tmp_path)}
+    app = await build_app(**changes)
+    storage = create_storage(msgspec.structs.replace(get_settings(), **changes))
+    async with client_for(app) as client:
+        await log_in(client, "staff")
+        yield client, storage
+    await storage.aclose()
+
+
+async def upload(
+    client: httpx.AsyncClient,
+    registrant: int,
+    content: bytes,
+    filename: str = "me.png",
+    content_type: str = "image/png",
+) -> httpx.Response:
+    token = await csrf_token(client)
+    return await client.post(
+        f"/webinars/registrants/{registrant}/photo",
+        data={"_csrf_token": token},
+        files={"photo": (filename, content, content_type)},
+    )
+
+
+async def photo_of(registrant: int) -> str | None:
+    row = await Registrant.select(Registrant.photo).where(Registrant.id == registrant).first()
+    assert row is not None
+    photo: str | None = row["photo"]
+    return photo
+
+
+async def test_upload_shows_the_photo_and_serves_it(
+    site: tuple[httpx.AsyncClient, Storage], registrant: int
+) -> None:
+    client, storage = site
+
+    response = await upload(client, registrant, image_bytes("PNG"))
+
+    assert response.status_code == 303, response.text
+    key = await photo_of(registrant)
+    assert key is not None
+    assert key.startswith("registrants/")
+    assert key.endswith(".png")
+    assert await storage.exists(key)
+    page = await client.get(f"/webinars/registrants/{registrant}")
+    assert f'src="/media/{key}"' in page.text
+    assert "Photo saved." in page.text
+    served = await client.get(f"/media/{key}")
+    assert served.status_code == 200
+    assert served.headers["content-type"] == "image/png"
+    assert served.content == (await storage.load(key)).data
+
+
+async def test_replacing_removes_the_old_file_and_removing_deletes_it(
+    site: tuple[httpx.AsyncClient, Storage], registrant: int
+) -> None:
+    client, storage = site
+    await upload(client, registrant, image_bytes("PNG"))
+    first = await photo_of(registrant)
+    assert first is not None
+
+    await upload(client, registrant, image_bytes("JPEG", color="orange"), "new.jpg", "image/jpeg")
+    second = await photo_of(registrant)
+
+    assert second is not None
+    assert second != first
+    assert second.endswith(".jpg")
+    assert not await storage.exists(first)
+    assert await storage.exists(second)
+
+    token = await csrf_token(client)
+    response = await client.post(
+        f"/webinars/registrants/{registrant}/photo/delete", data={"_csrf_token": token}
+    )
+    assert response.status_code == 303
+    assert await photo_of(registrant) is None
+    assert not await storage.exists(second)
+    assert await storage.keys("registrants") == []
+
+
+@pytest.mark.parametrize(
+    ("content", "filename", "content_type", "status", "message"),
+    [
+        (
+            b"<?php system($_GET['c']); ?>",
+            "me.jpg",
+            "image/jpeg",
+            415,
+            "is not a JPEG, PNG or WebP",
+        ),
+        (b"<html><script>alert(1)</script>", "me.png", "image/png", 415, "is not a JPEG"),
+        (image_bytes("GIF"), "me.gif", "image/gif", 415, "is not a JPEG"),
+        (image_bytes("PNG")[:60], "me.png", "image/png", 415, "damaged"),
+        (b"", "me.png", "image/png", 400, "The file is empty."),
+    ],
+)
+async def test_files_that_are_not_images_are_refused(
+    site: tuple[httpx.AsyncClient, Storage],
+    registrant: int,
+    content: bytes,
+    filename: str,
+    content_type: str,
+    status: int,
+    message: str,
+) -> None:
+    client, storage = site
+
+    response = await upload(client, registrant, content, filename, content_type)
+
+    assert response.status_code == status
+    assert message in response.text
+    assert await photo_of(registrant) is None
+    assert await storage.keys("registrants") == []
+
+
+async def test_an_oversize_photo_is_refused_and_the_old_one_kept(
+    site: tuple[httpx.AsyncClient, Storage], registrant: int
+) -> None:
+    client, storage = site
+    await upload(client, registrant, image_bytes("PNG"))
+    kept = await photo_of(registrant)
+    limit = get_settings().upload_max_bytes
+
+    response = await upload(client, registrant, image_bytes("PNG") + b"\0" * limit)
+
+    assert response.status_code == 413
+    assert "the limit is 5.0 MB" in response.text
+    assert await photo_of(registrant) == kept
+    assert await storage.keys("registrants") == [kept]
+
+
+@pytest.mark.parametrize(
+    "filename", ["../../../etc/passwd.png", "/tmp/evil.png", "..\\..\\win.png", "a\0b.png", ".png"]
+)
+async def test_the_uploaded_file_name_never_reaches_storage(
+    site: tuple[httpx.AsyncClient, Storage], registrant: int, filename: str
+) -> None:
+    client, storage = site
+
+    response = await upload(client, registrant, image_bytes("PNG"), filename)
+
+    assert response.status_code == 303
+    key = await photo_of(registrant)
+    assert key is not None
+    assert await storage.keys("registrants") == [key]
+    for fragment in ("passwd", "evil", "win", ".."):
+        assert fragment not in key
+
+
+@pytest.mark.parametrize("who", ["anonymous", "plain"])
+async def test_only_staff_upload(
+    client: httpx.AsyncClient, people: People, registrant: int, who: str
+) -> None:
+    if who == "plain":
+        await log_in(client, "plain")
+
+    response = await upload(client, registrant, image_bytes("PNG"))
+
+    assert response.status_code == (401 if who == "anonymous" else 403)
+    assert await photo_of(registrant) is None
