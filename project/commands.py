@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from piccolo.apps.user.tables import BaseUser
+from rich.progress import Progress
 
 from project.accounts.users import create_user, set_password
 from project.features import FEATURES
@@ -22,12 +23,22 @@ async def demo(action: str = "load") -> None:
     """
     if action not in DEMO_ACTIONS:
         sys.exit(f"demo: unknown action {action!r}; expected {', '.join(DEMO_ACTIONS)}")
-    for feature in FEATURES:
-        if action in ("reset", "clear") and feature.clear_demo is not None:
-            await feature.clear_demo()
-        if action in ("load", "reset") and feature.load_demo is not None:
-            await feature.load_demo()
-    print(f"demo data: {action} done")
+    steps = [
+        (feature.name, step)
+        for feature in FEATURES
+        for step in (
+            feature.clear_demo if action in ("reset", "clear") else None,
+            feature.load_demo if action in ("load", "reset") else None,
+        )
+        if step is not None
+    ]
+    with Progress(transient=False) as progress:
+        task = progress.add_task(f"demo data: {action}", total=len(steps))
+        for name, step in steps:
+            progress.update(task, description=f"demo data: {action} {name}")
+            await step()
+            progress.advance(task)
+        progress.update(task, description=f"demo data: {action} done")
 
 
 async def superuser() -> None:
