@@ -29,7 +29,9 @@ MOUNT = "/admin"
 
 def admin_mount(settings: Settings, storage: Storage) -> ASGIRouteHandler:
     admin = create_admin(
-        tables=[config for feature in FEATURES for config in feature.admin_tables(storage, settings)],
+        tables=[
+            config for feature in FEATURES for config in feature.admin_tables(storage, settings)
+        ],
         auth_table=User,
         session_table=SessionsBase,
         session_expiry=timedelta(minutes=settings.session_idle_minutes),

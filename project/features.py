@@ -22,14 +22,17 @@ from project.catalog import tables as catalog_tables
 from project.chat import admin as chat_admin
 from project.chat import routes as chat_routes
 from project.chat import tables as chat_tables
+from project.dashboard import routes as dashboard_routes
 from project.health import routes as health_routes
 from project.pages import routes as pages_routes
 from project.settings import Settings
-from project.webinars import admin as webinars_admin
-from project.webinars import tables as webinars_tables
 from project.storage import routes as storage_routes
 from project.storage import tables as storage_tables
 from project.storage.base import Storage
+from project.webinars import admin as webinars_admin
+from project.webinars import demo as webinars_demo
+from project.webinars import routes as webinars_routes
+from project.webinars import tables as webinars_tables
 
 # A feature whose admin needs the app's storage (media columns) gives a function instead.
 AdminTables = Sequence[TableConfig] | Callable[[Storage, Settings], Sequence[TableConfig]]
@@ -76,8 +79,11 @@ FEATURES: tuple[Feature, ...] = (
     Feature(
         "webinars",
         nav=("Webinars", "/webinars"),
+        routes=webinars_routes.ROUTES,
         tables=webinars_tables.TABLES,
         admin=webinars_admin.admin_tables,
+        load_demo=webinars_demo.load,
+        clear_demo=webinars_demo.clear,
     ),
     Feature(
         "chat",
@@ -86,4 +92,5 @@ FEATURES: tuple[Feature, ...] = (
         tables=chat_tables.TABLES,
         admin=chat_admin.ADMIN,
     ),
+    Feature("dashboard", routes=dashboard_routes.ROUTES),
 )

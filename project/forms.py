@@ -1,20 +1,24 @@
 """HTML forms validated by the same msgspec Structs as the JSON API, with a message per field.
 
 msgspec stops at the first error, which suits an API; a person filling a form wants every
-mistake at once. `validate_form` converts each field on its own to collect them all, then
-builds the Struct, whose `__post_init__` checks (raising `FieldError`) land on their field too.
+mistake at once. `validate_form` converts each field on its own to collect them all. Checks
+msgspec can't express (a Decimal's range, a date not in the past) go in the Struct's `checks`,
+a class variable mapping field names to functions; `run_checks`, called from the Struct's
+`__post_init__`, applies them to JSON bodies too.
 """
 
 from __future__ import annotations
 
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import msgspec
 
 T = TypeVar("T", bound=msgspec.Struct)
+# A field's own check: what is wrong with the value, or None.
+Check = Callable[[Any], str | None]
 
 
 class FieldError(ValueError):
@@ -31,9 +35,18 @@ class FormResult(msgspec.Struct, typing.Generic[T]):
     errors: dict[str, str]
 
 
+def run_checks(value: msgspec.Struct) -> None:
+    """Raise `FieldError` for the first field whose check fails."""
+    checks: dict[str, Check] = getattr(type(value), "checks", {})
+    for name, check in checks.items():
+        if problem := check(getattr(value, name)):
+            raise FieldError(name, problem)
+
+
 def validate_form(struct_type: type[T], data: Mapping[str, Any]) -> FormResult[T]:
     values: dict[str, Any] = {}
     errors: dict[str, str] = {}
+    checks: dict[str, Check] = getattr(struct_type, "checks", {})
     for field in msgspec.structs.fields(struct_type):
         raw = data.get(field.encode_name)
         text = raw.strip() if isinstance(raw, str) else raw
@@ -45,6 +58,10 @@ def validate_form(struct_type: type[T], data: Mapping[str, Any]) -> FormResult[T
             )
         except msgspec.ValidationError:
             errors[field.name] = describe(field.type, text)
+            continue
+        check = checks.get(field.name)
+        if check and (problem := check(values[field.encode_name])):
+            errors[field.name] = problem
     if errors:
         return FormResult(value=None, errors=errors)
     try:

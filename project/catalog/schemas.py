@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 import msgspec
 
-from project.forms import FieldError
+from project.forms import Check, run_checks
 
 MAX_PRICE = Decimal("99999999.99")  # Numeric(10, 2)
 PAGE_SIZE = 12
@@ -22,8 +22,19 @@ Stock = Annotated[int, msgspec.Meta(ge=0, le=1_000_000)]
 CategoryId = Annotated[int, msgspec.Meta(ge=1)]
 
 
+def price_problem(price: Decimal) -> str | None:
+    # msgspec has no range constraints for Decimal, and money must stay Decimal.
+    if not price.is_finite() or not 0 <= price <= MAX_PRICE:
+        return f"Enter a price from 0 to {MAX_PRICE:,}."
+    if price.as_tuple().exponent < -2:  # type: ignore[operator]
+        return "Use at most two decimal places."
+    return None
+
+
 class ProductIn(msgspec.Struct, forbid_unknown_fields=True):
     """A new product, or all of a product's fields for an update."""
+
+    checks: ClassVar[dict[str, Check]] = {"price": price_problem}
 
     name: Name
     price: Decimal
@@ -32,11 +43,7 @@ class ProductIn(msgspec.Struct, forbid_unknown_fields=True):
     stock: Stock = 0
 
     def __post_init__(self) -> None:
-        # msgspec has no range constraints for Decimal; money must stay Decimal.
-        if not self.price.is_finite() or not 0 <= self.price <= MAX_PRICE:
-            raise FieldError("price", f"Enter a price from 0 to {MAX_PRICE:,}.")
-        if self.price.as_tuple().exponent < -2:  # type: ignore[operator]
-            raise FieldError("price", "Use at most two decimal places.")
+        run_checks(self)
         self.name = self.name.strip()
 
 

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 import datetime
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 import msgspec
 
-from project.forms import FieldError
+from project.forms import Check, run_checks
 
 # Deliberately loose: one @, something on each side, no spaces. The confirmation a real
 # deployment would send is the only true check.
@@ -13,7 +13,15 @@ Email = Annotated[str, msgspec.Meta(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"\S")]
 
 
+def date_problem(date: datetime.date) -> str | None:
+    if date < datetime.datetime.now(datetime.UTC).date():
+        return "Choose a date that is not in the past."
+    return None
+
+
 class RegistrationIn(msgspec.Struct, forbid_unknown_fields=True):
+    checks: ClassVar[dict[str, Check]] = {"webinar_date": date_problem}
+
     name: Name
     email: Email
     webinar_date: datetime.date
@@ -21,6 +29,5 @@ class RegistrationIn(msgspec.Struct, forbid_unknown_fields=True):
     notes: Annotated[str, msgspec.Meta(max_length=2000)] = ""
 
     def __post_init__(self) -> None:
+        run_checks(self)
         self.email = self.email.lower()
-        if self.webinar_date < datetime.datetime.now(datetime.UTC).date():
-            raise FieldError("webinar_date", "Choose a date that is not in the past.")

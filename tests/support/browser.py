@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, Response, sync_playwright
 
 from tests.support.mandatory import skip_unless_ci
 
@@ -42,3 +42,33 @@ def browser() -> Iterator[Browser]:
 def screenshot_path(name: str) -> Path:
     SCREENSHOTS.mkdir(exist_ok=True)
     return SCREENSHOTS / f"{name}.png"
+
+
+def save_screenshot(page: Page, name: str) -> None:
+    """The whole page into test-artifacts/<name>.png. The caret stays as it is: Playwright
+    hides it by styling the focused field, which leaves a style="" behind that htmx's history
+    snapshot carries and a strict CSP then (rightly) reports."""
+    page.screenshot(path=screenshot_path(name), full_page=True, caret="initial")
+
+
+def page_problems(page: Page) -> list[str]:
+    """Start recording what a person would not see but a developer must: console errors
+    (Content-Security-Policy violations among them), uncaught exceptions, and requests for
+    scripts, styles, images or data that failed. Pages answered with a 4xx are left to the
+    test: showing a form again with a 400 is deliberate."""
+    problems: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        # The browser logs every 4xx as "Failed to load resource"; responses are judged below.
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            problems.append(f"console on {page.url}: {message.text} at {message.location}")
+
+    def on_response(response: Response) -> None:
+        if response.status >= 400 and response.request.resource_type != "document":
+            problems.append(f"{response.status}: {response.url}")
+
+    page.on("console", on_console)
+    page.on("response", on_response)
+    page.on("pageerror", lambda error: problems.append(f"exception: {error}"))
+    page.on("requestfailed", lambda request: problems.append(f"failed: {request.url}"))
+    return problems

@@ -1,0 +1,1 @@
+"""The staff dashboard: catalogue and webinar numbers as charts, with the figures alongside."""
