@@ -39,10 +39,19 @@ AdminTables = Sequence[TableConfig] | Callable[[Storage, Settings], Sequence[Tab
 
 
 @dataclass(frozen=True)
+class NavLink:
+    """A feature's entry in the navigation bar and on the home page."""
+
+    label: str
+    path: str
+    summary: str = ""
+    staff_only: bool = False
+
+
+@dataclass(frozen=True)
 class Feature:
     name: str
-    # (label, path) for the site's navigation bar, if the feature has a page.
-    nav: tuple[str, str] | None = None
+    nav: NavLink | None = None
     routes: Sequence[ControllerRouterHandler] = ()
     tables: Sequence[type[Table]] = ()
     # Piccolo Admin's view of the feature's tables.
@@ -69,7 +78,11 @@ FEATURES: tuple[Feature, ...] = (
     Feature("pages", routes=pages_routes.ROUTES),
     Feature(
         "catalog",
-        nav=("Products", "/products"),
+        nav=NavLink(
+            "Products",
+            "/products",
+            "A catalog with live search, filters and pages (htmx), and a JSON API.",
+        ),
         routes=catalog_routes.ROUTES,
         tables=catalog_tables.TABLES,
         admin=catalog_admin.ADMIN,
@@ -78,7 +91,11 @@ FEATURES: tuple[Feature, ...] = (
     ),
     Feature(
         "webinars",
-        nav=("Webinars", "/webinars"),
+        nav=NavLink(
+            "Webinars",
+            "/webinars",
+            "Registration with validation; staff manage registrants and their photos.",
+        ),
         routes=webinars_routes.ROUTES,
         tables=webinars_tables.TABLES,
         admin=webinars_admin.admin_tables,
@@ -87,10 +104,23 @@ FEATURES: tuple[Feature, ...] = (
     ),
     Feature(
         "chat",
-        nav=("Chat", "/chat"),
+        nav=NavLink(
+            "Chat",
+            "/chat",
+            "Streaming answers from any OpenAI-compatible model, or an offline one.",
+        ),
         routes=chat_routes.ROUTES,
         tables=chat_tables.TABLES,
         admin=chat_admin.ADMIN,
     ),
-    Feature("dashboard", routes=dashboard_routes.ROUTES),
+    Feature(
+        "dashboard",
+        nav=NavLink(
+            "Dashboard",
+            "/dashboard",
+            "Charts of the catalog and of registrations over time.",
+            staff_only=True,
+        ),
+        routes=dashboard_routes.ROUTES,
+    ),
 )

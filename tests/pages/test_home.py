@@ -1,5 +1,9 @@
+import re
+
 import httpx
 import pytest
+
+from tests.support.accounts import People, log_in
 
 
 async def test_home_page_renders_the_layout(client: httpx.AsyncClient) -> None:
@@ -27,3 +31,29 @@ async def test_allowed_hosts_match_whatever_the_port(client: httpx.AsyncClient, 
 async def test_unknown_host_is_refused(client: httpx.AsyncClient, host: str) -> None:
     response = await client.get("/healthz", headers={"host": host})
     assert response.status_code == 400
+
+
+async def test_every_asset_the_layout_names_is_served_locally(client: httpx.AsyncClient) -> None:
+    page = (await client.get("/")).text
+    assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', page)
+
+    assert {"/static/vendor/htmx.min.js", "/static/vendor/pico.min.css"} <= set(assets)
+    # No script or stylesheet from anywhere else: the pages work offline.
+    assert all(url.startswith("/static/") for url in re.findall(r'src="([^"]+)"', page))
+    for asset in assets:
+        assert (await client.get(asset)).status_code == 200, asset
+
+
+async def test_the_staff_only_demo_is_listed_for_staff_alone(
+    client: httpx.AsyncClient, people: People
+) -> None:
+    anonymous = (await client.get("/")).text
+    await log_in(client, "plain")
+    plain = (await client.get("/")).text
+    await log_in(client, "staff")
+    staff = (await client.get("/")).text
+
+    for page in (anonymous, plain):
+        assert 'href="/dashboard"' not in page
+        assert "Registration with validation" in page  # a summary on the home page
+    assert staff.count('href="/dashboard"') == 2  # the bar and the home page
