@@ -17,7 +17,7 @@ from litestar.status_codes import (
     HTTP_413_REQUEST_ENTITY_TOO_LARGE,
     HTTP_415_UNSUPPORTED_MEDIA_TYPE,
 )
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, UnidentifiedImageError
 
 # Pillow format -> (content type, extension, save options).
 FORMATS: dict[str, tuple[str, str, dict[str, object]]] = {
@@ -28,6 +28,16 @@ FORMATS: dict[str, tuple[str, str, dict[str, object]]] = {
 ACCEPTED = "JPEG, PNG or WebP"
 MAX_PIXELS = 40_000_000
 MAX_SIDE = 2048
+# EXIF orientation -> the turn that makes the picture upright.
+ORIENTATIONS = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 
 
 class UploadRejected(ClientException):
@@ -60,12 +70,17 @@ def _reencode(data: bytes) -> CleanImage:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data), formats=list(FORMATS)) as image:
                 if image.width * image.height > MAX_PIXELS:
-                    raise UploadRejected("The image has too many pixels.")
+                    raise _too_many_pixels()
                 image.load()
-                pillow_format = image.format or ""
+                # A phone's multi-picture JPEG (MPO) opens as "MPO"; its first picture is
+                # the photo.
+                pillow_format = "JPEG" if image.format == "MPO" else image.format or ""
                 content_type, extension, options = FORMATS[pillow_format]
-                upright = ImageOps.exif_transpose(image)
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+                upright = _upright(image)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        # Pillow's own limit, above MAX_PIXELS: the same answer as ours.
+        raise _too_many_pixels() from None
+    except UnidentifiedImageError:
         raise UploadRejected(
             f"The file is not a {ACCEPTED} image.", status_code=HTTP_415_UNSUPPORTED_MEDIA_TYPE
         ) from None
@@ -74,8 +89,18 @@ def _reencode(data: bytes) -> CleanImage:
             "The image is damaged and cannot be read.", status_code=HTTP_415_UNSUPPORTED_MEDIA_TYPE
         ) from None
     upright.thumbnail((MAX_SIDE, MAX_SIDE))
+    # The colour profile goes along, or phone photos in Display P3 come out dull; not after a
+    # conversion, though: a CMYK profile on RGB pixels would garble the colours.
+    icc_profile = upright.info.get("icc_profile")
     if pillow_format == "JPEG" and upright.mode not in ("RGB", "L"):
         upright = upright.convert("RGB")
+        icc_profile = None
+    if icc_profile:
+        options = {**options, "icc_profile": icc_profile}
+    # Pillow's JPEG writer copies the upload's comment (COM) from `info` unless told
+    # otherwise, and a comment can carry anything (a name, a PHP payload): keep only what
+    # drawing the pixels needs.
+    upright.info = {key: upright.info[key] for key in ("transparency",) if key in upright.info}
     output = io.BytesIO()
     upright.save(output, format=pillow_format, **options)
     return CleanImage(
@@ -84,6 +109,22 @@ def _reencode(data: bytes) -> CleanImage:
         extension=extension,
         width=upright.width,
         height=upright.height,
+    )
+
+
+def _upright(image: Image.Image) -> Image.Image:
+    # Not ImageOps.exif_transpose: it writes the EXIF back out, which is thrown away here, and
+    # raises (AttributeError, TypeError, struct.error) on a corrupt tag: a 500 for a photo
+    # that every viewer shows.
+    orientation = image.getexif().get(ExifTags.Base.Orientation)
+    turn = ORIENTATIONS.get(orientation) if isinstance(orientation, int) else None
+    return image.transpose(turn) if turn is not None else image.copy()
+
+
+def _too_many_pixels() -> UploadRejected:
+    return UploadRejected(
+        f"The image has too many pixels; the limit is {MAX_PIXELS // 1_000_000} million.",
+        status_code=HTTP_413_REQUEST_ENTITY_TOO_LARGE,
     )
 
 

@@ -21,7 +21,7 @@ from project.accounts.guards import requires_staff
 from project.forms import FieldError, validate_form
 from project.settings import Settings
 from project.storage.base import Storage
-from project.storage.images import ACCEPTED, UploadRejected, clean_image
+from project.storage.images import ACCEPTED, CleanImage, UploadRejected, clean_image
 from project.webinars import queries
 from project.webinars.schemas import RegistrationIn
 
@@ -98,12 +98,7 @@ async def upload_photo(
         return _detail(registrant, error=error.detail, status_code=error.status_code)
     finally:
         await data.photo.close()
-    try:
-        await queries.set_photo(storage, registrant_id, image)
-    except LookupError:
-        raise NotFoundException("No such registrant.") from None
-    flash(request, "Photo saved.", "success")
-    return Redirect(f"/webinars/registrants/{registrant_id}", status_code=303)
+    return await _photo_changed(request, storage, registrant_id, image)
 
 
 @post(
@@ -114,11 +109,17 @@ async def upload_photo(
 async def delete_photo(
     request: Request[Any, Any, Any], registrant_id: FromPath[int], storage: NamedDependency[Storage]
 ) -> Redirect:
+    return await _photo_changed(request, storage, registrant_id, None)
+
+
+async def _photo_changed(
+    request: Request[Any, Any, Any], storage: Storage, registrant_id: int, image: CleanImage | None
+) -> Redirect:
     try:
-        await queries.set_photo(storage, registrant_id, None)
-    except LookupError:
+        await queries.set_photo(storage, registrant_id, image)
+    except LookupError:  # deleted by someone else meanwhile
         raise NotFoundException("No such registrant.") from None
-    flash(request, "Photo removed.", "success")
+    flash(request, "Photo saved." if image else "Photo removed.", "success")
     return Redirect(f"/webinars/registrants/{registrant_id}", status_code=303)
 
 
