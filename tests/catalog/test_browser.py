@@ -17,6 +17,9 @@ def test_search_as_you_type_filter_page_and_edit(site: str, browser: Browser) ->
     problems = page_problems(page)
     rows = page.locator("#results tbody tr")
 
+    page.goto(site)
+    expect(page.get_by_role("link", name="Products").first).to_be_visible()
+    save_screenshot(page, "home")
     page.goto(f"{site}/products")
     expect(page.locator("#result-count")).to_have_text("32 products")
     expect(rows).to_have_count(12)
@@ -47,6 +50,7 @@ def test_search_as_you_type_filter_page_and_edit(site: str, browser: Browser) ->
     save_screenshot(page, "product-detail")
 
     page.goto(f"{site}/login?next=/products/new")
+    save_screenshot(page, "login")
     page.fill("#username", "admin")
     page.fill("#password", SITE_PASSWORD)
     page.click("main button[type=submit]")
