@@ -15,6 +15,13 @@ from project.webinars.tables import Registrant
 
 PHOTO_FOLDER = "registrants"
 TAKEN = "This e-mail address is already registered."
+
+
+class EmailTaken(FieldError):
+    def __init__(self) -> None:
+        super().__init__("email", TAKEN)
+
+
 COLUMNS = (
     Registrant.id,
     Registrant.name,
@@ -28,9 +35,9 @@ COLUMNS = (
 
 
 async def register(data: RegistrationIn) -> int:
-    """The new registrant's id; `FieldError` on the e-mail if it is already registered."""
+    """The new registrant's id; `EmailTaken` if the address is already registered."""
     if await Registrant.exists().where(Registrant.email == data.email):
-        raise FieldError("email", TAKEN)
+        raise EmailTaken
     try:
         rows = await Registrant.insert(
             Registrant(
@@ -42,7 +49,7 @@ async def register(data: RegistrationIn) -> int:
             )
         )
     except UNIQUE_VIOLATIONS:  # registered by a concurrent request since the check
-        raise FieldError("email", TAKEN) from None
+        raise EmailTaken from None
     return int(rows[0]["id"])
 
 

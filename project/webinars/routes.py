@@ -16,13 +16,14 @@ from litestar.plugins.flash import flash
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_400_BAD_REQUEST
+from litestar.types import ControllerRouterHandler
 
 from project.accounts.guards import requires_staff
 from project.forms import FieldError, validate_form
 from project.settings import Settings
 from project.storage.base import Storage
 from project.storage.images import ACCEPTED, CleanImage, UploadRejected, clean_image
-from project.webinars import queries
+from project.webinars import api, queries
 from project.webinars.schemas import RegistrationIn
 
 PAGE_SIZE = 20
@@ -135,7 +136,8 @@ def _detail(registrant: dict[str, Any], error: str = "", status_code: int = 200)
     return Template("webinars/registrant.html", context=context, status_code=status_code)
 
 
-ROUTES = [
+ROUTES: list[ControllerRouterHandler] = [
+    *api.ROUTES,
     registration_form,
     register,
     registrant_list,

@@ -31,3 +31,22 @@ class RegistrationIn(msgspec.Struct, forbid_unknown_fields=True):
     def __post_init__(self) -> None:
         run_checks(self)
         self.email = self.email.lower()
+
+
+class RegistrantOut(msgspec.Struct, frozen=True):
+    id: int
+    name: str
+    email: str
+    company: str
+    webinar_date: datetime.date
+    notes: str
+    has_photo: bool
+    registered_at: datetime.datetime
+
+
+class RegistrantPage(msgspec.Struct, frozen=True):
+    items: list[RegistrantOut]
+    page: int
+    page_size: int
+    total: int
+    pages: int

@@ -1,0 +1,64 @@
+"""`/api/webinars/registrants`: registration as JSON for anyone, the list for staff."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, get, post
+from litestar.exceptions import ClientException
+from litestar.params import FromQuery, JSONBody, Parameter
+from litestar.status_codes import HTTP_409_CONFLICT
+
+from project.accounts.guards import requires_staff
+from project.webinars import queries
+from project.webinars.schemas import RegistrantOut, RegistrantPage, RegistrationIn
+
+PageNumber = Annotated[int, Parameter(ge=1, description="Page number, from 1.")]
+PageSize = Annotated[int, Parameter(ge=1, le=100, description="Registrants per page.")]
+
+
+def _registrant(row: dict[str, Any]) -> RegistrantOut:
+    return RegistrantOut(
+        id=row["id"],
+        name=row["name"],
+        email=row["email"],
+        company=row["company"],
+        webinar_date=row["webinar_date"],
+        notes=row["notes"],
+        has_photo=row["photo"] is not None,
+        registered_at=row["registered_at"],
+    )
+
+
+class RegistrantController(Controller):
+    path = "/api/webinars/registrants"
+    tags = ("webinars",)
+
+    @post(summary="Register for a webinar")
+    async def register(self, data: JSONBody[RegistrationIn]) -> RegistrantOut:
+        try:
+            registrant_id = await queries.register(data)
+        except queries.EmailTaken:
+            raise ClientException(queries.TAKEN, status_code=HTTP_409_CONFLICT) from None
+        row = await queries.get_registrant(registrant_id)
+        assert row is not None
+        return _registrant(row)
+
+    @get(guards=[requires_staff], summary="List registrants (staff)")
+    async def list_registrants(
+        self,
+        q: FromQuery[str] = "",
+        page: FromQuery[PageNumber] = 1,
+        page_size: FromQuery[PageSize] = 20,
+    ) -> RegistrantPage:
+        rows, found = await queries.find_registrants(q, page, page_size)
+        return RegistrantPage(
+            items=[_registrant(row) for row in rows],
+            page=found.number,
+            page_size=found.size,
+            total=found.total,
+            pages=found.pages,
+        )
+
+
+ROUTES = [RegistrantController]
