@@ -37,17 +37,16 @@ async def product_list(
     page: FromQuery[int] = 1,
 ) -> Template:
     products, found = await queries.find_products(q, category, sort, page, PAGE_SIZE)
-    context = {
+    context: dict[str, Any] = {
         "products": products,
         "page": found,
         "filters": {"q": q, "category": category, "sort": sort},
-        "categories": await queries.categories(),
-        "sort_labels": SORT_LABELS,
     }
     # htmx asks for the results alone while a person types; a history restore needs it all.
-    partial = bool(request.htmx) and not request.htmx.history_restore_request
-    name = "catalog/_results.html" if partial else "catalog/list.html"
-    return Template(name, context=context, headers={"vary": "HX-Request"})
+    if request.htmx and not request.htmx.history_restore_request:
+        return Template("catalog/_results.html", context=context, headers={"vary": "HX-Request"})
+    context |= {"categories": await queries.categories(), "sort_labels": SORT_LABELS}
+    return Template("catalog/list.html", context=context, headers={"vary": "HX-Request"})
 
 
 @get("/products/{product_id:int}", include_in_schema=False)
