@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes
 
-.PHONY: run test test-sqlite test-postgres lint format lock migrate bench-engines clean vendor
+.PHONY: run test test-sqlite test-postgres lint format lock migrate bench bench-engines clean vendor
 
 $(VENV)/bin/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
@@ -43,6 +43,11 @@ lint: $(VENV)/.dev
 format: $(VENV)/.dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# The site against a raw-driver baseline under wrk, on each database (not part of `make test`).
+bench: $(VENV)/.dev
+	@command -v wrk >/dev/null || { echo "make bench needs wrk: apt-get install wrk" >&2; exit 1; }
+	$(BIN)/python -m bench.site
 
 # What the pooler-safe default costs, per engine (not part of `make test`).
 bench-engines: $(VENV)/.dev

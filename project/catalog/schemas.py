@@ -11,7 +11,7 @@ import msgspec
 from project.forms import Check, run_checks
 
 MAX_PRICE = Decimal("99999999.99")  # Numeric(10, 2)
-PAGE_SIZE = 12
+PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 
 Sort = Literal["name", "-name", "price", "-price", "newest"]

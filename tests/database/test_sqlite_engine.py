@@ -6,7 +6,12 @@ from pathlib import Path
 import pytest
 from piccolo.engine.sqlite import TransactionType
 
-from project.database.sqlite import BUSY_TIMEOUT_SECONDS, TunedSQLiteEngine
+from project.database.sqlite import (
+    BUSY_TIMEOUT_SECONDS,
+    QUERY_THREADS,
+    TunedConnection,
+    TunedSQLiteEngine,
+)
 
 pytestmark = pytest.mark.engine_independent
 
@@ -67,3 +72,39 @@ async def test_failed_begin_does_not_leak_the_connection_thread(
     assert threading.active_count() == threads_before
     done.set()
     await holder
+
+
+async def test_queries_outside_transactions_reuse_a_few_kept_connections(
+    engine: TunedSQLiteEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened: list[int] = []
+    original = TunedConnection.__init__
+
+    def counting(self: TunedConnection, *args: object, **kwargs: object) -> None:
+        opened.append(threading.get_ident())
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(TunedConnection, "__init__", counting)
+    await engine.run_ddl("CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER)")
+
+    await asyncio.gather(*(engine.run_ddl(f"INSERT INTO t (n) VALUES ({n})") for n in range(200)))
+    rows = await asyncio.gather(*(engine.run_ddl("SELECT COUNT(*) AS c FROM t") for _ in range(50)))
+
+    assert rows[-1] == [{"c": 200}]
+    # Stock Piccolo opens one per query: 251 here.
+    assert 1 <= len(opened) <= QUERY_THREADS
+    assert len(set(opened)) == len(opened)  # one per thread
+
+
+async def test_a_kept_connection_survives_a_failed_statement(engine: TunedSQLiteEngine) -> None:
+    await engine.run_ddl("CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER UNIQUE)")
+    await engine.run_ddl("INSERT INTO t (n) VALUES (1)")
+
+    for _ in range(QUERY_THREADS * 2):
+        with pytest.raises(sqlite3.IntegrityError):
+            await engine.run_ddl("INSERT INTO t (n) VALUES (1)")
+
+    # Writes outside a transaction are committed at once: a transaction's connection sees them.
+    await engine.run_ddl("INSERT INTO t (n) VALUES (2)")
+    async with engine.transaction():
+        assert await engine.run_ddl("SELECT n FROM t ORDER BY n") == [{"n": 1}, {"n": 2}]
