@@ -127,11 +127,18 @@ def same_answers(ours: str, baseline: str, product_id: int) -> None:
 
 
 def prepare(url: str) -> None:
-    environ = {**os.environ, "DATABASE_URL": url, "MEDIA_ROOT": tempfile.mkdtemp()}
+    environ = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "MEDIA_ROOT": tempfile.mkdtemp(),
+        "SUPERUSER_USERNAME": BENCH_USER,
+        "SUPERUSER_PASSWORD": BENCH_PASSWORD,
+    }
     piccolo = str(Path(sys.executable).parent / "piccolo")
     for command in (
         [piccolo, "migrations", "forwards", "all"],
         [sys.executable, "-m", "bench.seed"],
+        [piccolo, "project", "superuser"],
     ):
         subprocess.run(command, cwd=ROOT, env=environ, check=True, capture_output=True)
 

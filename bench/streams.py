@@ -38,6 +38,8 @@ async def _logged_in(client: httpx.AsyncClient, username: str, password: str) ->
         data={"username": username, "password": password, "_csrf_token": token},
         headers={"cookie": f"site_csrf={csrf}"},
     )
+    if response.status_code != 303:
+        raise SystemExit(f"the benchmark user cannot log in: {response.status_code}")
     session = _cookie(response, "id")
     client.headers.update({"cookie": f"site_csrf={csrf}; id={session}", "x-site-csrf": token})
 
