@@ -39,7 +39,7 @@ mimetypes.init()
 async def database_pool(app: Litestar) -> AsyncIterator[None]:
     engine = engine_finder()
     if not isinstance(engine, PostgresEngine):
-        yield  # SQLite has no pool: Piccolo opens a connection per query or transaction.
+        yield  # SQLite: worker threads keep their own connections; each transaction opens one.
         return
     await engine.start_connection_pool()
     try:

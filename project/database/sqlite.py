@@ -39,7 +39,7 @@ QUERY_THREADS = 4
 
 
 class TunedConnection(sqlite3.Connection):
-    """Every connection Piccolo opens (one per query outside a transaction) gets these pragmas."""
+    """Every connection (kept by a worker thread, or one per transaction) gets these pragmas."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
