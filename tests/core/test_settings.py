@@ -84,6 +84,12 @@ def test_env_file_is_read_and_the_environment_wins(tmp_path: Path) -> None:
             {"DATABASE_POOL_MIN": "5", "DATABASE_POOL_MAX": "2"},
             "DATABASE_POOL_MIN=5 is not valid: expected at most DATABASE_POOL_MAX=2",
         ),
+        (
+            {"STORAGE_BACKEND": "disk"},
+            "STORAGE_BACKEND='disk' is not valid: expected one of database, filesystem, s3",
+        ),
+        ({"STORAGE_BACKEND": "s3"}, "S3_BUCKET must be set when STORAGE_BACKEND=s3"),
+        ({"UPLOAD_MAX_BYTES": "0"}, "UPLOAD_MAX_BYTES='0' is not valid: expected a whole number"),
         ({"ENVIRONMENT": "production"}, "SECRET_KEY must be set"),
         ({"ENVIRONMENT": "production", "SECRET_KEY": "short"}, "SECRET_KEY must be set"),
         (
