@@ -69,6 +69,15 @@ def test_search_as_you_type_filter_page_and_edit(site: str, browser: Browser) ->
     expect(page.get_by_role("heading", level=1)).to_have_text("Keyboard for prompts")
     expect(page.locator(".flash")).to_have_text("Added Keyboard for prompts.")
 
+    # Deleting asks first (an Alpine component): dismissed, nothing happens; accepted, it goes.
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    page.get_by_role("button", name="Delete").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Keyboard for prompts")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Delete").click()
+    expect(page.locator(".flash")).to_have_text("Deleted Keyboard for prompts.")
+    expect(page).to_have_url(f"{site}/products")
+
     # The theme switch (an Alpine component under the strict CSP) flips and remembers.
     page.click(".theme-toggle")
     theme = page.evaluate("document.documentElement.dataset.theme")
