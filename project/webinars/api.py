@@ -37,12 +37,9 @@ class RegistrantController(Controller):
     @post(summary="Register for a webinar")
     async def register(self, data: JSONBody[RegistrationIn]) -> RegistrantOut:
         try:
-            registrant_id = await queries.register(data)
+            return _registrant(await queries.register(data))
         except queries.EmailTaken:
             raise ClientException(queries.TAKEN, status_code=HTTP_409_CONFLICT) from None
-        row = await queries.get_registrant(registrant_id)
-        assert row is not None
-        return _registrant(row)
 
     @get(guards=[requires_staff], summary="List registrants (staff)")
     async def list_registrants(

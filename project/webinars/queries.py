@@ -34,8 +34,8 @@ COLUMNS = (
 )
 
 
-async def register(data: RegistrationIn) -> int:
-    """The new registrant's id; `EmailTaken` if the address is already registered."""
+async def register(data: RegistrationIn) -> dict[str, Any]:
+    """The new registrant's row; `EmailTaken` if the address is already registered."""
     if await Registrant.exists().where(Registrant.email == data.email):
         raise EmailTaken
     try:
@@ -47,10 +47,11 @@ async def register(data: RegistrationIn) -> int:
                 webinar_date=data.webinar_date,
                 notes=data.notes,
             )
-        )
+        ).returning(*COLUMNS)
     except UNIQUE_VIOLATIONS:  # registered by a concurrent request since the check
         raise EmailTaken from None
-    return int(rows[0]["id"])
+    row: dict[str, Any] = rows[0]
+    return row
 
 
 async def find_registrants(search: str, page: int, size: int) -> tuple[list[dict[str, Any]], Page]:
