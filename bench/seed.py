@@ -10,7 +10,7 @@ import asyncio
 from decimal import Decimal
 
 from project.catalog.tables import Category, Product
-from project.commands import demo
+from project.commands.demo import demo
 
 BENCH_CATEGORY = "bench"
 BENCH_PRODUCTS = 300

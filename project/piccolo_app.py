@@ -2,7 +2,7 @@
 
 from piccolo.conf.apps import AppConfig, Command
 
-from project.commands import demo, superuser
+from project.commands import COMMANDS
 from project.features import FEATURES
 from project.settings import BASE_DIR
 
@@ -11,5 +11,5 @@ APP_CONFIG = AppConfig(
     migrations_folder_path=str(BASE_DIR / "piccolo_migrations"),
     table_classes=[table for feature in FEATURES for table in feature.tables],
     migration_dependencies=["piccolo.apps.user.piccolo_app"],
-    commands=[Command(callable=demo), Command(callable=superuser)],
+    commands=[Command(callable=command) for command in COMMANDS],
 )

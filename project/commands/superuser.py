@@ -1,44 +1,13 @@
-"""The project's management commands, run as `piccolo project <command>`."""
+"""`piccolo project superuser`: the superuser from the environment, created or updated."""
 
 from __future__ import annotations
 
 import sys
 
 from piccolo.apps.user.tables import BaseUser
-from rich.progress import Progress
 
 from project.accounts.users import create_user, set_password
-from project.features import FEATURES
 from project.settings import get_settings
-
-DEMO_ACTIONS = ("load", "reset", "clear")
-
-
-async def demo(action: str = "load") -> None:
-    """
-    Load, reset or clear the demo data of every installed feature.
-
-    :param action:
-        load (only into features that have none yet), reset (clear, then load) or clear.
-    """
-    if action not in DEMO_ACTIONS:
-        sys.exit(f"demo: unknown action {action!r}; expected {', '.join(DEMO_ACTIONS)}")
-    steps = [
-        (feature.name, step)
-        for feature in FEATURES
-        for step in (
-            feature.clear_demo if action in ("reset", "clear") else None,
-            feature.load_demo if action in ("load", "reset") else None,
-        )
-        if step is not None
-    ]
-    with Progress(transient=False) as progress:
-        task = progress.add_task(f"demo data: {action}", total=len(steps))
-        for name, step in steps:
-            progress.update(task, description=f"demo data: {action} {name}")
-            await step()
-            progress.advance(task)
-        progress.update(task, description=f"demo data: {action} done")
 
 
 async def superuser() -> None:

@@ -1,0 +1,9 @@
+"""The project's management commands, run as `piccolo project <command>`: one module each."""
+
+from collections.abc import Callable
+from typing import Any
+
+from project.commands.demo import demo
+from project.commands.superuser import superuser
+
+COMMANDS: list[Callable[..., Any]] = [demo, superuser]
