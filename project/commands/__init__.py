@@ -3,7 +3,8 @@
 from collections.abc import Callable
 from typing import Any
 
+from project.commands.check import check
 from project.commands.demo import demo
 from project.commands.superuser import superuser
 
-COMMANDS: list[Callable[..., Any]] = [demo, superuser]
+COMMANDS: list[Callable[..., Any]] = [demo, superuser, check]

@@ -1,0 +1,90 @@
+"""`--deploy`: each production setting provoked on its own, against settings that pass."""
+
+from __future__ import annotations
+
+import pytest
+
+from project.checks.deploy import check_deploy
+from project.settings import load_settings
+from tests.checks.helpers import PRODUCTION, CheckRun, run_check, run_check_sync
+
+pytestmark = pytest.mark.engine_independent
+
+ON_THIS_DISK = {"deploy.W005", "deploy.W006"}  # the suite's SQLite file and media folder
+
+
+@pytest.fixture(scope="module")
+def baseline() -> CheckRun:
+    return run_check_sync("--deploy=true", **PRODUCTION)
+
+
+def test_production_settings_pass_with_exit_0(baseline: CheckRun) -> None:
+    assert baseline.returncode == 0, baseline.explain()
+    assert not baseline.ids("error"), baseline.explain()
+    assert {key for key in baseline.ids("warning") if key.startswith("deploy.")} == ON_THIS_DISK
+
+
+def test_a_sqlite_database_is_a_warning(baseline: CheckRun) -> None:
+    assert baseline.level("deploy.W005") == "warning"
+    settings = load_settings(PRODUCTION, env_file=None)
+    elsewhere = check_deploy(settings, database_kind="postgres", environ=PRODUCTION)
+    assert "deploy.W005" not in {finding.id for finding in elsewhere}
+
+
+def test_uploads_in_a_folder_are_a_warning(baseline: CheckRun) -> None:
+    assert baseline.level("deploy.W006") == "warning"
+    settings = load_settings({**PRODUCTION, "STORAGE_BACKEND": "database"}, env_file=None)
+    elsewhere = check_deploy(settings, database_kind="postgres", environ=PRODUCTION)
+    assert "deploy.W006" not in {finding.id for finding in elsewhere}
+
+
+# Production itself refuses the development key, a short one and DEBUG at start-up, so those
+# three are provoked with ENVIRONMENT=development, as someone checking before the switch.
+CASES = [
+    pytest.param("deploy.E001", {"ENVIRONMENT": "development", "SECRET_KEY": ""}, id="E001"),
+    pytest.param(
+        "deploy.E002",
+        {"ENVIRONMENT": "development", "SECRET_KEY": "twenty-characters-xx"},
+        id="E002",
+    ),
+    pytest.param("deploy.W001", {"SECRET_KEY": "abcdabcdabcdabcdabcdabcdabcdabcdabcd"}, id="W001"),
+    pytest.param("deploy.E003", {"ENVIRONMENT": "development", "DEBUG": "true"}, id="E003"),
+    pytest.param("deploy.E004", {"ENVIRONMENT": "development"}, id="E004"),
+    pytest.param("deploy.W002", {"ALLOWED_HOSTS": "*"}, id="W002"),
+    pytest.param("deploy.W003", {"ALLOWED_HOSTS": "localhost,127.0.0.1"}, id="W003"),
+    pytest.param("deploy.W004", {"FORWARDED_ALLOW_IPS": ""}, id="W004"),
+]
+
+
+@pytest.mark.parametrize(("finding_id", "change"), CASES)
+async def test_each_production_problem_is_found(
+    baseline: CheckRun, finding_id: str, change: dict[str, str]
+) -> None:
+    assert finding_id not in baseline.findings
+
+    run = await run_check("--deploy=true", **{**PRODUCTION, **change})
+
+    expected = "error" if ".E" in finding_id else "warning"
+    assert run.level(finding_id) == expected
+    assert run.findings[finding_id].hint
+    assert run.returncode == (1 if expected == "error" else 0), run.explain()
+
+
+@pytest.mark.parametrize(
+    ("environ", "warned"),
+    [
+        pytest.param({}, True, id="nothing-trusted"),
+        pytest.param({"FORWARDED_ALLOW_IPS": "10.0.0.1"}, False, id="proxy-address"),
+        pytest.param({"UVICORN_FORWARDED_ALLOW_IPS": "*"}, False, id="uvicorn-variable"),
+        pytest.param({"UVICORN_SSL_CERTFILE": "/etc/tls/cert.pem"}, False, id="uvicorn-tls"),
+        pytest.param(
+            {"FORWARDED_ALLOW_IPS": "*", "UVICORN_PROXY_HEADERS": "false"}, True, id="headers-off"
+        ),
+    ],
+)
+def test_the_https_rule(environ: dict[str, str], warned: bool) -> None:
+    settings = load_settings(PRODUCTION, env_file=None)
+    ids = {
+        finding.id for finding in check_deploy(settings, database_kind="postgres", environ=environ)
+    }
+    assert ("deploy.W004" in ids) is warned
