@@ -1,5 +1,7 @@
 """The ASGI entry point: `uvicorn main:app`."""
 
+import gc
+
 from piccolo.engine.finder import engine_finder
 
 from project.app import create_app
@@ -9,3 +11,7 @@ with exit_on_bad_configuration():
     # Finding the engine imports piccolo_conf, which reads files: do it now, not in a request.
     engine_finder()
     app = create_app()
+
+# What import built (routes, templates, tables, the admin) lives as long as the process: keep it
+# out of the collector's full passes, which otherwise walk it again and again under load.
+gc.freeze()

@@ -10,6 +10,7 @@ responses are the same bytes; only the path from the request to the database dif
 from __future__ import annotations
 
 import datetime
+import gc
 import os
 import sqlite3
 import threading
@@ -231,3 +232,4 @@ def create_app(url: str = URL) -> Litestar:
 
 
 app = create_app()
+gc.freeze()  # as main.py does

@@ -30,7 +30,11 @@ class ProductController(Controller):
     path = "/api/products"
     tags = ("products",)
 
-    @get(summary="List products", description="Search, filter by category slug, sort, page.")
+    @get(
+        summary="List products",
+        description="Search, filter by category slug, sort, page.",
+        exclude_from_csrf=True,
+    )
     async def list_products(
         self,
         q: FromQuery[str] = "",
@@ -48,7 +52,7 @@ class ProductController(Controller):
             pages=found.pages,
         )
 
-    @get("/{product_id:int}", summary="Get a product")
+    @get("/{product_id:int}", summary="Get a product", exclude_from_csrf=True)
     async def get_product(self, product_id: FromPath[int]) -> ProductOut:
         product = await queries.get_product(product_id)
         if product is None:

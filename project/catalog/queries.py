@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from piccolo.columns import Column
-from piccolo.columns.combination import Where, WhereRaw
+from piccolo.query.methods import Count, Select
 from piccolo.query.mixins import OrderByRaw
+from piccolo.querystring import QueryString
 
 from project.catalog.schemas import CategoryOut, ProductIn, ProductOut, Sort
 from project.catalog.tables import Category, Product
-from project.database.search import contains_text
+from project.database.compiled import CompiledQuery, Slot
+from project.database.search import like_pattern, matches_pattern
 from project.forms import FieldError
 from project.pagination import Page
 
@@ -25,6 +28,9 @@ ORDER: dict[Sort, tuple[Column | OrderByRaw, bool]] = {
     "-price": (Product.price, False),
     "newest": (Product.created_at, False),
 }
+# Every row of a page carries the count of all matches, so a page takes one query, not two.
+TOTAL = QueryString("COUNT(*) OVER ()", alias="total")
+FilteredQuery = TypeVar("FilteredQuery", "Select[Product]", Count)
 COLUMNS = (
     Product.id,
     Product.name,
@@ -38,16 +44,38 @@ COLUMNS = (
 )
 
 
-def _filters(search: str, category: str) -> list[Where | WhereRaw]:
-    filters: list[Where | WhereRaw] = []
+def _products(sort: Sort, search: bool, category: bool) -> Select[Product]:
+    column, ascending = ORDER[sort]
+    return _filtered(
+        Product.select(*COLUMNS, TOTAL)
+        .order_by(column, ascending=ascending)
+        .order_by(Product.id),  # a stable order across pages
+        search,
+        category,
+    )
+
+
+def _count(search: bool, category: bool) -> Count:
+    return _filtered(Product.count(), search, category)
+
+
+def _filtered(query: FilteredQuery, search: bool, category: bool) -> FilteredQuery:
     if search:
-        filters.append(contains_text(search, Product.name, Product.description))
+        query = query.where(matches_pattern(Slot("pattern"), Product.name, Product.description))
     if category:
-        filters.append(Product.category.slug == category)
-    return filters
+        query = query.where(Product.category.slug == Slot("category"))
+    return query
 
 
-def _product(row: dict[str, Any]) -> ProductOut:
+PRODUCTS = CompiledQuery(_products, paged=True)
+COUNT = CompiledQuery(_count)
+PRODUCT = CompiledQuery(lambda: Product.select(*COLUMNS).where(Product.id == Slot("id")))
+CATEGORIES = CompiledQuery(
+    lambda: Category.select(Category.id, Category.slug, Category.name).order_by(Category.name)
+)
+
+
+def _product(row: Mapping[str, Any]) -> ProductOut:
     return ProductOut(
         id=row["id"],
         name=row["name"],
@@ -65,32 +93,28 @@ def _product(row: dict[str, Any]) -> ProductOut:
 async def find_products(
     search: str = "", category: str = "", sort: Sort = "name", page: int = 1, size: int = 12
 ) -> tuple[list[ProductOut], Page]:
-    filters = _filters(search.strip(), category)
-    count = Product.count()
-    for where in filters:
-        count = count.where(where)
-    found = Page.of(page, size, await count)
-    column, ascending = ORDER[sort]
-    query = (
-        Product.select(*COLUMNS)
-        .order_by(column, ascending=ascending)
-        .order_by(Product.id)  # a stable order across pages
-        .limit(found.size)
-        .offset(found.offset)
-    )
-    for where in filters:
-        query = query.where(where)
-    return [_product(row) for row in await query], found
+    search = search.strip()
+    shape = (bool(search), bool(category))
+    values = {"pattern": like_pattern(search), "category": category}
+    number = max(page, 1)
+    rows = await PRODUCTS.rows(sort, *shape, **values, limit=size, offset=(number - 1) * size)
+    if rows:  # the common case: one query, its rows carrying the total
+        found = Page(number=number, size=size, total=rows[0]["total"])
+    else:  # past the end (show the last page instead), or nothing matches
+        (counted,) = await COUNT.rows(*shape, **values)
+        found = Page.of(page, size, counted["count"])
+        if found.total:
+            rows = await PRODUCTS.rows(sort, *shape, **values, limit=size, offset=found.offset)
+    return [_product(row) for row in rows], found
 
 
 async def get_product(product_id: int) -> ProductOut | None:
-    row = await Product.select(*COLUMNS).where(Product.id == product_id).first()
-    return None if row is None else _product(row)
+    rows = await PRODUCT.rows(id=product_id)
+    return _product(rows[0]) if rows else None
 
 
 async def categories() -> list[CategoryOut]:
-    rows = await Category.select(Category.id, Category.slug, Category.name).order_by(Category.name)
-    return [CategoryOut(**row) for row in rows]
+    return [CategoryOut(**row) for row in await CATEGORIES.rows()]
 
 
 async def save_product(data: ProductIn, product_id: int | None = None) -> ProductOut:

@@ -11,6 +11,7 @@ What the stock `PostgresEngine` does that this one doesn't:
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from typing import Any, Self, cast
 
@@ -128,7 +129,9 @@ class PoolerSafePostgresEngine(PostgresEngine):
     async def acquire(self) -> Connection:
         if self.pool is None:
             return await self.get_new_connection()
-        return await self.pool.acquire(timeout=self.acquire_timeout)
+        # Not acquire(timeout=...): on Python 3.11 that wraps every acquire in a new task.
+        async with asyncio.timeout(self.acquire_timeout):
+            return await self.pool.acquire()
 
     async def release(self, connection: Connection) -> None:
         if self.pool is None:

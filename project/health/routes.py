@@ -11,13 +11,13 @@ from project.database.errors import describe_connection_error
 READINESS_TIMEOUT_SECONDS = 5.0
 
 
-@get("/healthz", sync_to_thread=False, tags=["health"])
+@get("/healthz", sync_to_thread=False, tags=["health"], exclude_from_csrf=True)
 def healthz() -> dict[str, str]:
     """The process is up and serving; says nothing about the database."""
     return {"status": "ok"}
 
 
-@get("/readyz", tags=["health"])
+@get("/readyz", tags=["health"], exclude_from_csrf=True)
 async def readyz() -> Response[dict[str, str]]:
     """The database answers a query; 503 with the reason when it doesn't."""
     engine = engine_finder()

@@ -16,7 +16,7 @@ MEDIA_PREFIX = "/media/"
 CACHE_CONTROL = "private, max-age=31536000, immutable"
 
 
-@get("/media/{key:path}", guards=[requires_staff], include_in_schema=False)
+@get("/media/{key:path}", guards=[requires_staff], include_in_schema=False, exclude_from_csrf=True)
 async def media(key: FromPath[str], storage: NamedDependency[Storage]) -> Response[bytes]:
     try:
         stored = await storage.load(key.lstrip("/"))

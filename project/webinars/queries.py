@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime
+from collections.abc import Mapping
 from typing import Any
 
-from project.database.errors import UNIQUE_VIOLATIONS
+from project.database.compiled import CompiledQuery, Slot
 from project.database.search import contains_text
 from project.forms import FieldError
 from project.pagination import Page
@@ -34,24 +36,39 @@ COLUMNS = (
 )
 
 
-async def register(data: RegistrationIn) -> dict[str, Any]:
-    """The new registrant's row; `EmailTaken` if the address is already registered."""
-    if await Registrant.exists().where(Registrant.email == data.email):
-        raise EmailTaken
-    try:
-        rows = await Registrant.insert(
+# One statement: a taken address inserts nothing and returns no row, however many requests race.
+REGISTER = CompiledQuery(
+    lambda: (
+        Registrant.insert(
             Registrant(
-                name=data.name.strip(),
-                email=data.email,
-                company=data.company,
-                webinar_date=data.webinar_date,
-                notes=data.notes,
+                name=Slot("name"),
+                email=Slot("email"),
+                company=Slot("company"),
+                webinar_date=Slot("webinar_date"),
+                notes=Slot("notes"),
+                photo=None,
+                registered_at=Slot("registered_at"),
             )
-        ).returning(*COLUMNS)
-    except UNIQUE_VIOLATIONS:  # registered by a concurrent request since the check
-        raise EmailTaken from None
-    row: dict[str, Any] = rows[0]
-    return row
+        )
+        .on_conflict(target=Registrant.email, action="DO NOTHING")
+        .returning(*COLUMNS)
+    )
+)
+
+
+async def register(data: RegistrationIn) -> Mapping[str, Any]:
+    """The new registrant's row; `EmailTaken` if the address is already registered."""
+    rows = await REGISTER.rows(
+        name=data.name.strip(),
+        email=data.email,
+        company=data.company,
+        webinar_date=data.webinar_date,
+        notes=data.notes,
+        registered_at=datetime.datetime.now(datetime.UTC),
+    )
+    if not rows:
+        raise EmailTaken
+    return rows[0]
 
 
 async def find_registrants(search: str, page: int, size: int) -> tuple[list[dict[str, Any]], Page]:

@@ -145,3 +145,22 @@ async def test_the_api_is_in_the_openapi_schema(client: httpx.AsyncClient) -> No
     assert set(schema["paths"]["/api/products"]) == {"get", "post"}
     assert set(schema["paths"]["/api/products/{product_id}"]) == {"get", "put", "delete"}
     assert "ProductIn" in str(schema["components"]["schemas"])
+
+
+async def test_reads_hand_out_no_csrf_cookie_and_writes_still_need_the_token(
+    client: httpx.AsyncClient, catalog: Catalog, people: People
+) -> None:
+    hammer = catalog.products["Hammer"]
+    for path in ("/api/products", f"/api/products/{hammer}", "/healthz"):
+        response = await client.get(path)
+        assert response.status_code == 200
+        assert "site_csrf" not in response.headers.get("set-cookie", "")
+    # A page with a form still gets its token cookie.
+    assert "site_csrf" in (await client.get("/products")).headers.get("set-cookie", "")
+
+    await log_in_for_api(client, "staff")
+    del client.headers["x-site-csrf"]
+    body = {"name": "Mallet", "price": "5", "category_id": catalog.categories["tools"]}
+    assert (await client.post("/api/products", json=body)).status_code == 403
+    assert (await client.delete(f"/api/products/{hammer}")).status_code == 403
+    assert await Product.count() == 5
