@@ -3,8 +3,9 @@
 from collections.abc import Callable
 from typing import Any
 
+from project.commands.backup import backup, restore
 from project.commands.check import check
 from project.commands.demo import demo
 from project.commands.superuser import superuser
 
-COMMANDS: list[Callable[..., Any]] = [demo, superuser, check]
+COMMANDS: list[Callable[..., Any]] = [demo, superuser, backup, restore, check]
