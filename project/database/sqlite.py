@@ -28,7 +28,6 @@ from piccolo.engine.sqlite import (
     SQLiteTransaction,
     TransactionType,
     convert_int_out,
-    dict_factory,
 )
 from piccolo.query.base import Query
 from piccolo.table import Table
@@ -139,10 +138,16 @@ class TunedSQLiteEngine(SQLiteEngine):
         connection: sqlite3.Connection | None = getattr(self._connections, "connection", None)
         if connection is None:
             connection = sqlite3.connect(**self.connection_kwargs, check_same_thread=True)
-            connection.row_factory = dict_factory
             self._connections.connection = connection
         # Autocommit (isolation_level=None): a write is committed when execute returns.
-        return connection.execute(query, args).fetchall()
+        cursor = connection.execute(query, args)
+        rows = cursor.fetchall()
+        if not rows:
+            return []
+        # Piccolo's dicts, built as its `dict_factory` would but with the names read once per
+        # query, not once per row: this runs on a worker thread, holding the GIL.
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in rows]
 
     def transaction(
         self,
