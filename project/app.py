@@ -23,7 +23,7 @@ from project.accounts.errors import EXCEPTION_HANDLERS
 from project.accounts.sessions import session_middleware
 from project.admin import admin_mount
 from project.features import FEATURES
-from project.headers import security_headers
+from project.headers import SecurityHeadersMiddleware
 from project.hosts import allowed_hosts_middleware
 from project.settings import BASE_DIR, Settings, get_settings
 from project.storage.backends import create_storage
@@ -98,12 +98,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
             # form, so they hand out no token cookie. Their writes are still checked.
         ),
         exception_handlers=EXCEPTION_HANDLERS,
-        response_headers=security_headers(),
         lifespan=[database_pool, closing_storage(storage)],
         template_config=template_config,
         plugins=[HTMXPlugin(), FlashPlugin(FlashConfig(template_config=template_config))],
         openapi_config=OpenAPIConfig(title="Bandstand", version="0.1.0"),
         middleware=[
+            SecurityHeadersMiddleware,
             allowed_hosts_middleware(settings.allowed_hosts),
             flash_sessions(settings).middleware,
             session_middleware(settings),
