@@ -6,6 +6,18 @@ from typing import Any
 from project.commands.backup import backup, restore
 from project.commands.check import check
 from project.commands.demo import demo
+from project.commands.serve import serve
+from project.commands.setup import setup
+from project.commands.startapp import startapp
 from project.commands.superuser import superuser
 
-COMMANDS: list[Callable[..., Any]] = [demo, superuser, backup, restore, check]
+COMMANDS: list[Callable[..., Any]] = [
+    demo,
+    superuser,
+    setup,
+    serve,
+    startapp,
+    backup,
+    restore,
+    check,
+]
