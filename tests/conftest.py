@@ -226,18 +226,32 @@ async def client(clean_tables: None) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
-@pytest.fixture
-def fresh_database_url(tmp_path: Any) -> Iterator[str]:
-    """The URL of a new, empty database of the pass's kind, dropped afterwards."""
-    if TEST_DATABASE != "postgres":
-        yield f"sqlite:///{tmp_path}/fresh.sqlite3"
-        return
+@contextlib.contextmanager
+def new_postgres_database() -> Iterator[str]:
+    """The URL of a new, empty database on the local PostgreSQL server, dropped afterwards."""
     name = f"bandstand_fresh_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     asyncio.run(_create_postgres_database(name))
     try:
         yield ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     finally:
         asyncio.run(_drop_postgres_database(name))
+
+
+@pytest.fixture
+def fresh_database_url(tmp_path: Any) -> Iterator[str]:
+    """The URL of a new, empty database of the pass's kind, dropped afterwards."""
+    if TEST_DATABASE != "postgres":
+        yield f"sqlite:///{tmp_path}/fresh.sqlite3"
+        return
+    with new_postgres_database() as url:
+        yield url
+
+
+@pytest.fixture
+def fresh_postgres_url() -> Iterator[str]:
+    """A new, empty PostgreSQL database, whichever pass this is."""
+    with new_postgres_database() as url:
+        yield url
 
 
 def run_piccolo(*args: str, database_url: str, **environ: str) -> subprocess.CompletedProcess[str]:

@@ -3,7 +3,6 @@ first time, nothing the second; a superuser from the environment, from a termina
 
 from __future__ import annotations
 
-import asyncio
 import fcntl
 import os
 import select
@@ -11,15 +10,12 @@ import sqlite3
 import subprocess
 import termios
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from project.catalog.demo import PRODUCTS
 from tests.commands.running import database_state, environment, piccolo
-from tests.conftest import ADMIN_URL, _create_postgres_database, _drop_postgres_database
 from tests.support import PROJECT_ROOT
 from tests.support.cli import PICCOLO
 
@@ -36,16 +32,6 @@ NO_SUPERUSER = {"SUPERUSER_USERNAME": "", "SUPERUSER_EMAIL": "", "SUPERUSER_PASS
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path}/setup.sqlite3"
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    name = f"bandstand_setup_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    asyncio.run(_create_postgres_database(name))
-    try:
-        yield ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        asyncio.run(_drop_postgres_database(name))
 
 
 def check_setup_twice(database_url: str) -> None:
@@ -76,8 +62,8 @@ def test_first_run_sets_up_and_the_second_changes_nothing(sqlite_url: str) -> No
     check_setup_twice(sqlite_url)
 
 
-def test_the_same_on_a_fresh_postgresql_database(postgres_url: str) -> None:
-    check_setup_twice(postgres_url)
+def test_the_same_on_a_fresh_postgresql_database(fresh_postgres_url: str) -> None:
+    check_setup_twice(fresh_postgres_url)
 
 
 def test_without_superuser_variables_or_a_terminal_it_succeeds_with_a_hint(
