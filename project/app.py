@@ -22,6 +22,7 @@ from piccolo.engine.postgres import PostgresEngine
 from project.accounts.errors import EXCEPTION_HANDLERS
 from project.accounts.sessions import session_middleware
 from project.admin import admin_mount
+from project.database.sqlite import TunedSQLiteEngine
 from project.features import FEATURES
 from project.headers import SecurityHeadersMiddleware
 from project.hosts import allowed_hosts_middleware
@@ -38,8 +39,15 @@ mimetypes.init()
 @asynccontextmanager
 async def database_pool(app: Litestar) -> AsyncIterator[None]:
     engine = engine_finder()
+    if isinstance(engine, TunedSQLiteEngine):
+        # Query threads keep their own connections; each transaction opens one.
+        try:
+            yield
+        finally:
+            engine.close_query_threads()
+        return
     if not isinstance(engine, PostgresEngine):
-        yield  # SQLite: worker threads keep their own connections; each transaction opens one.
+        yield
         return
     await engine.start_connection_pool()
     try:

@@ -104,6 +104,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    from piccolo.engine.finder import engine_finder
+
+    from project.database.sqlite import TunedSQLiteEngine
+
+    engine = engine_finder()
+    if isinstance(engine, TunedSQLiteEngine):  # its query threads live as long as it does
+        engine.close_query_threads()
     name = _state.get("postgres_database")
     if name:
         asyncio.run(_drop_postgres_database(name))

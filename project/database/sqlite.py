@@ -8,8 +8,11 @@ so every transaction here starts `IMMEDIATE`, taking the write lock up front and
 politely behind the busy timeout instead.
 
 Stock Piccolo also opens a new connection (and an aiosqlite thread) for every query outside a
-transaction and sets a pragma on it: most of a simple query's time. Here such a query runs on a
-worker thread's own connection, opened once per thread and kept for the thread's life.
+transaction and sets a pragma on it: most of a simple query's time. Here such a query runs on
+one of `QUERY_THREADS` threads, each with its own connection, opened once and kept: the
+engine's connection pool. The threads are a standard `ThreadPoolExecutor` rather than
+`anyio.to_thread`, whose per-call capacity limiter, checkpoints and hand-off cost more than a
+small query itself and halved a one-row endpoint's throughput (see bench/).
 """
 
 from __future__ import annotations
@@ -17,11 +20,10 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-import weakref
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Self, cast
 
-import anyio
 from piccolo.engine.sqlite import (
     AsyncBatch,
     SQLiteEngine,
@@ -105,9 +107,7 @@ class TunedSQLiteEngine(SQLiteEngine):
             factory=TunedConnection,
         )
         self._connections = threading.local()
-        self._query_threads: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, anyio.CapacityLimiter
-        ] = weakref.WeakKeyDictionary()
+        self._query_threads: ThreadPoolExecutor | None = None
 
     async def _run_in_new_connection(
         self,
@@ -122,17 +122,17 @@ class TunedSQLiteEngine(SQLiteEngine):
                 list[dict[str, Any]],
                 await super()._run_in_new_connection(query, args, query_type, table),
             )
-        return await anyio.to_thread.run_sync(
-            self._run_on_thread_connection, query, args or [], limiter=self._limiter()
+        if self._query_threads is None:
+            self._query_threads = ThreadPoolExecutor(QUERY_THREADS, "sqlite-query")
+        return await asyncio.get_running_loop().run_in_executor(
+            self._query_threads, self._run_on_thread_connection, query, args or []
         )
 
-    def _limiter(self) -> anyio.CapacityLimiter:
-        # One per event loop: a limiter is bound to the loop that first uses it.
-        loop = asyncio.get_running_loop()
-        limiter = self._query_threads.get(loop)
-        if limiter is None:
-            limiter = self._query_threads[loop] = anyio.CapacityLimiter(QUERY_THREADS)
-        return limiter
+    def close_query_threads(self) -> None:
+        """Let the query threads (and their connections) end; the next query starts new ones."""
+        if self._query_threads is not None:
+            self._query_threads.shutdown(wait=False)
+            self._query_threads = None
 
     def _run_on_thread_connection(self, query: str, args: list[Any]) -> list[dict[str, Any]]:
         connection: sqlite3.Connection | None = getattr(self._connections, "connection", None)

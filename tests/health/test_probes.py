@@ -6,7 +6,8 @@ import httpx
 import pytest
 from piccolo.engine.finder import engine_finder
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine
+
+from project.database.sqlite import TunedSQLiteEngine
 
 
 async def test_healthz(client: httpx.AsyncClient) -> None:
@@ -25,12 +26,15 @@ async def test_readyz_when_the_database_answers(client: httpx.AsyncClient) -> No
 async def unreachable_database(client: httpx.AsyncClient) -> AsyncIterator[None]:
     """Point the live engine somewhere it cannot reach, as an outage would."""
     engine = engine_finder()
-    if isinstance(engine, SQLiteEngine):
+    if isinstance(engine, TunedSQLiteEngine):
         # A path under a regular file: SQLite can neither open nor create it.
         saved = engine.connection_kwargs["database"]
         engine.connection_kwargs["database"] = "/dev/null/bandstand.sqlite3"
+        # Kept connections would still answer: new query threads open new ones.
+        engine.close_query_threads()
         yield
         engine.connection_kwargs["database"] = saved
+        engine.close_query_threads()
         # aiosqlite stops a connection that failed to open only when it is collected; collect
         # while this test's loop still runs, or its worker thread reports to a closed loop.
         gc.collect()
