@@ -26,12 +26,16 @@ async def run(tasks: int, rounds: int) -> dict[str, object]:
     engine = engine_finder()
     assert engine is not None
     await engine.start_connection_pool()
-    category = (
-        await Category.insert(Category(name=f"load {id(engine)}", slug=f"load-{id(engine)}"))
-    )[0]["id"]
     inserted: Counter[str] = Counter()
     errors: list[str] = []
     done = 0
+    try:
+        category = (
+            await Category.insert(Category(name=f"load {id(engine)}", slug=f"load-{id(engine)}"))
+        )[0]["id"]
+    except Exception as error:  # noqa: BLE001 - with a statement cache behind a pooler, even this
+        await engine.close_connection_pool()
+        return {"operations": 0, "errors": [_failure(error)], "inserted": 0, "stored": None}
 
     async def task(number: int) -> None:
         nonlocal done
@@ -44,7 +48,7 @@ async def run(tasks: int, rounds: int) -> dict[str, object]:
                 )
             )[0]["id"]
         except Exception as error:  # noqa: BLE001 - every failure is the result
-            errors.append(f"{type(error).__name__}: {error}")
+            errors.append(_failure(error))
             return
         inserted["product"] += 1
 
@@ -88,10 +92,14 @@ async def run(tasks: int, rounds: int) -> dict[str, object]:
                     await operation()
                     done += 1
                 except Exception as error:  # noqa: BLE001 - every failure is the result
-                    errors.append(f"{type(error).__name__}: {error}")
+                    errors.append(_failure(error))
 
     await asyncio.gather(*(task(number) for number in range(tasks)))
-    stored = await Product.count().where(Product.category == category)
+    try:
+        stored: int | None = await Product.count().where(Product.category == category)
+    except Exception as error:  # noqa: BLE001
+        stored = None
+        errors.append(_failure(error))
     await engine.close_connection_pool()
     return {
         "operations": done,
@@ -99,6 +107,10 @@ async def run(tasks: int, rounds: int) -> dict[str, object]:
         "inserted": inserted["product"],
         "stored": stored,
     }
+
+
+def _failure(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}"
 
 
 def main() -> None:
