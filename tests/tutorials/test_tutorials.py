@@ -1,0 +1,146 @@
+"""Each tutorial in docs/tutorials/, followed word for word in a fresh copy of the project:
+every command, every edit, every page and output it promises (runner.py; the conventions are
+in docs/tutorials/README.md)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ADMIN_URL, _create_postgres_database, _drop_postgres_database
+from tests.support.fake_llm import DEFAULT_API_KEY, FakeLLM
+from tests.tutorials.conftest import TUTORIALS
+from tests.tutorials.markdown import Block, parse
+from tests.tutorials.runner import run_tutorial
+
+# They build their own databases and servers, whichever pass runs the suite.
+pytestmark = [pytest.mark.engine_independent, pytest.mark.timeout(300)]
+
+
+def test_add_a_page(project: Path, logs: Path) -> None:
+    transcript = run_tutorial(TUTORIALS / "add-a-page.md", project, logs)
+
+    tests = next(output for output in transcript.outputs if " passed" in output)
+    assert re.search(r"\b\d+ passed\b", tests), tests
+    assert "failed" not in tests
+
+
+def test_add_a_table(project: Path, logs: Path) -> None:
+    run_tutorial(TUTORIALS / "add-a-table.md", project, logs)
+
+    (migration,) = [
+        path
+        for path in (project / "piccolo_migrations").glob("*.py")
+        if "reading_list_item" in path.read_text()
+    ]
+    assert '"author"' in migration.read_text()
+
+
+def test_change_the_llm_provider(project: Path, logs: Path, fake_llm: FakeLLM) -> None:
+    # The test cannot reach OpenAI: the fake OpenAI-compatible server stands in for it.
+    openai = {
+        "https://api.openai.com/v1": fake_llm.base_url,
+        "sk-proj-your-key": DEFAULT_API_KEY,
+        "api.openai.com": "127.0.0.1",
+    }
+
+    transcript = run_tutorial(
+        TUTORIALS / "change-the-llm-provider.md", project, logs, substitutions=openai
+    )
+
+    first, second = transcript.chats
+    # The first answer streamed from the provider the tutorial set, token by token...
+    assert first.reply == "You said: Hello there"
+    assert first.tokens == 4
+    assert first.done["provider"] == "gpt-4o-mini at 127.0.0.1"
+    (request,) = fake_llm.requests
+    assert request["model"] == "gpt-4o-mini"
+    assert request["stream"] is True
+    assert request["messages"][-1] == {"role": "user", "content": "Hello there"}
+    # ... and the second from the offline provider, which never called it.
+    assert second.done["provider"] == "offline demo provider"
+    assert "the first was *Hello*" in second.reply
+
+
+def provider_table() -> list[dict[str, str]]:
+    """The tutorial's table of providers: each cell's `code`, or "" for none."""
+    text = (TUTORIALS / "change-the-llm-provider.md").read_text()
+    start = text.index("| provider |")
+    header, _, *rows = text[start : text.index("\n\n", start)].splitlines()
+    names = [cell.strip().strip("`") for cell in header.strip("|").split("|")]
+    table = []
+    for row in rows:
+        cells = [re.findall(r"`([^`]*)`", cell) for cell in row.strip("|").split("|")]
+        table.append(
+            {name: found[0] if found else "" for name, found in zip(names, cells, strict=True)}
+        )
+    return table
+
+
+@pytest.mark.parametrize("row", provider_table(), ids=lambda row: row["LLM_MODEL"] or "offline")
+def test_each_provider_row_gives_the_provider_it_names(row: dict[str, str]) -> None:
+    from project.chat.providers import provider_for
+    from project.settings import load_settings
+
+    settings = load_settings(
+        {name: row[name] for name in ("LLM_BASE_URL", "LLM_API_KEY", "LLM_MODEL")}, env_file=None
+    )
+
+    assert provider_for(settings).name == row["the chat says"]
+
+
+def test_remove_the_demos(project: Path, logs: Path) -> None:
+    transcript = run_tutorial(TUTORIALS / "remove-the-demos.md", project, logs)
+
+    for gone in ("catalog", "webinars", "dashboard"):
+        assert not (project / "project" / gone).exists()
+        assert f"project.{gone}" not in (project / "project/features.py").read_text()
+    tests = next(output for output in transcript.outputs if " passed" in output)
+    assert re.search(r"\b\d+ passed\b", tests), tests
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A new, empty database on the local server, dropped afterwards."""
+    name = f"bandstand_tutorial_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    asyncio.run(_create_postgres_database(name))
+    try:
+        yield ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        asyncio.run(_drop_postgres_database(name))
+
+
+def test_sqlite_to_postgresql(project: Path, logs: Path, postgres_url: str) -> None:
+    # The reader's managed database: the test's own, on the local server.
+    database = {"postgresql://app:PASSWORD@db.example.com:5432/app?sslmode=require": postgres_url}
+
+    transcript = run_tutorial(
+        TUTORIALS / "sqlite-to-postgresql.md", project, logs, substitutions=database
+    )
+
+    counts = re.compile(
+        r"(backed up to|restored from) .*: (\d+) rows of (\d+) tables and (\d+) files"
+    )
+    found = [match.groups() for output in transcript.outputs for match in counts.finditer(output)]
+    (backed_up, restored) = found
+    assert backed_up[0] == "backed up to"
+    assert restored[1:] == backed_up[1:]
+    rows, files = int(backed_up[1]), int(backed_up[3])
+    assert rows > 32  # the demo's products, at least
+    assert files > 0  # and its photos
+
+
+def test_the_provider_the_tutorial_applies_is_its_tables_first_row() -> None:
+    steps = parse(TUTORIALS / "change-the-llm-provider.md")
+    edit = next(step for step in steps if isinstance(step, Block) and step.kind == "edit")
+    applied = dict(line[1:].split("=", 1) for line in edit.text.splitlines() if line[0] == "+")
+
+    openai = provider_table()[0]
+    assert applied == {name: openai[name] for name in applied}
+    assert set(applied) == {"LLM_BASE_URL", "LLM_API_KEY", "LLM_MODEL"}
