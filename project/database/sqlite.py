@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Self, cast
@@ -108,6 +109,11 @@ class TunedSQLiteEngine(SQLiteEngine):
         )
         self._connections = threading.local()
         self._query_threads: ThreadPoolExecutor | None = None
+        # A query waits for a free thread here, not in the executor's unbounded queue: with
+        # a thousand chat streams writing, a queue there held a quarter more memory.
+        self._free_threads: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, asyncio.Semaphore
+        ] = weakref.WeakKeyDictionary()
 
     async def _run_in_new_connection(
         self,
@@ -124,9 +130,14 @@ class TunedSQLiteEngine(SQLiteEngine):
             )
         if self._query_threads is None:
             self._query_threads = ThreadPoolExecutor(QUERY_THREADS, "sqlite-query")
-        return await asyncio.get_running_loop().run_in_executor(
-            self._query_threads, self._run_on_thread_connection, query, args or []
-        )
+        loop = asyncio.get_running_loop()
+        free = self._free_threads.get(loop)
+        if free is None:  # one per event loop: a semaphore is bound to the loop that uses it
+            free = self._free_threads[loop] = asyncio.Semaphore(QUERY_THREADS)
+        async with free:
+            return await loop.run_in_executor(
+                self._query_threads, self._run_on_thread_connection, query, args or []
+            )
 
     def close_query_threads(self) -> None:
         """Let the query threads (and their connections) end; the next query starts new ones."""
