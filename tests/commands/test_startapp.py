@@ -5,7 +5,6 @@ the admin; bad or taken names are refused and nothing is written."""
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,7 +13,7 @@ import httpx
 import pytest
 
 from tests.commands.running import BIN, environment, piccolo, run, stop, wait_until_healthy
-from tests.support import PROJECT_ROOT
+from tests.support import copy_project
 from tests.support.accounts import SITE_PASSWORD, site_login
 from tests.support.postgres_servers import free_port
 
@@ -30,25 +29,12 @@ GENERATED = [
     "tests/field_notes/__init__.py",
     "tests/field_notes/test_index.py",
 ]
-# What a fresh checkout would not have: environments, caches, local data and settings.
-NOT_COPIED = shutil.ignore_patterns(
-    ".venv*",
-    ".git",
-    "data",
-    "__pycache__",
-    ".mypy_cache",
-    ".ruff_cache",
-    ".pytest_cache",
-    "test-artifacts",
-    ".env",
-    "node_modules",
-)
 
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     copy = tmp_path_factory.mktemp("startapp") / "project"
-    shutil.copytree(PROJECT_ROOT, copy, ignore=NOT_COPIED)
+    copy_project(copy)
     return copy
 
 

@@ -4,16 +4,11 @@ in docs/tutorials/README.md)."""
 
 from __future__ import annotations
 
-import asyncio
-import os
 import re
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ADMIN_URL, _create_postgres_database, _drop_postgres_database
 from tests.support.fake_llm import DEFAULT_API_KEY, FakeLLM
 from tests.tutorials.conftest import TUTORIALS
 from tests.tutorials.markdown import Block, parse
@@ -105,18 +100,8 @@ def test_remove_the_demos(project: Path, logs: Path) -> None:
     assert re.search(r"\b\d+ passed\b", tests), tests
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A new, empty database on the local server, dropped afterwards."""
-    name = f"bandstand_tutorial_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    asyncio.run(_create_postgres_database(name))
-    try:
-        yield ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        asyncio.run(_drop_postgres_database(name))
-
-
-def test_sqlite_to_postgresql(project: Path, logs: Path, postgres_url: str) -> None:
+def test_sqlite_to_postgresql(project: Path, logs: Path, fresh_postgres_url: str) -> None:
+    postgres_url = fresh_postgres_url
     # The reader's managed database: the test's own, on the local server.
     database = {"postgresql://app:PASSWORD@db.example.com:5432/app?sslmode=require": postgres_url}
 
