@@ -11,6 +11,7 @@ from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
 from litestar.di import Provide
 from litestar.logging import LoggingConfig
+from litestar.middleware import DefineMiddleware
 from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.flash import FlashConfig, FlashPlugin
@@ -111,7 +112,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         plugins=[HTMXPlugin(), FlashPlugin(FlashConfig(template_config=template_config))],
         openapi_config=OpenAPIConfig(title="Bandstand", version="0.1.0"),
         middleware=[
-            SecurityHeadersMiddleware,
+            DefineMiddleware(SecurityHeadersMiddleware, hsts=settings.is_production),
             allowed_hosts_middleware(settings.allowed_hosts),
             flash_sessions(settings).middleware,
             session_middleware(settings),

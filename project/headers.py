@@ -34,6 +34,10 @@ SECURITY_HEADERS = {
     "x-frame-options": "DENY",
 }
 
+# Production only: a browser that has seen it refuses plain HTTP to the site for a year, which
+# would lock out a development server on http://localhost.
+STRICT_TRANSPORT_SECURITY = "max-age=31536000; includeSubDomains"
+
 
 class SecurityHeadersMiddleware:
     """Adds `SECURITY_HEADERS`, encoded once, to every response that doesn't set its own (the
@@ -41,9 +45,12 @@ class SecurityHeadersMiddleware:
     rebuilt and re-encoded the same headers on every response, and every middleware inside
     then searched a longer header list — a tenth of a small JSON response's time."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, hsts: bool = False) -> None:
         self.app = app
-        self.headers = [(name.encode(), value.encode()) for name, value in SECURITY_HEADERS.items()]
+        headers = dict(SECURITY_HEADERS)
+        if hsts:
+            headers["strict-transport-security"] = STRICT_TRANSPORT_SECURITY
+        self.headers = [(name.encode(), value.encode()) for name, value in headers.items()]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # A mounted app (Piccolo Admin) sets its own headers; the site's CSP would break it.

@@ -65,7 +65,13 @@ class AnyPortAllowedHostsMiddleware(AllowedHostsMiddleware):
         self.allowed_hosts_regex = host_pattern(config.allowed_hosts)
 
 
+# Platform health checks call an instance by its private address (Fly, Render, Kubernetes):
+# the probes answer whatever the Host, and say nothing more than "up" or "ready".
+PROBE_PATHS = ["^/healthz$", "^/readyz$"]
+
+
 def allowed_hosts_middleware(hosts: tuple[str, ...]) -> DefineMiddleware:
     return DefineMiddleware(
-        AnyPortAllowedHostsMiddleware, config=AllowedHostsConfig(allowed_hosts=list(hosts))
+        AnyPortAllowedHostsMiddleware,
+        config=AllowedHostsConfig(allowed_hosts=list(hosts), exclude=PROBE_PATHS),
     )
