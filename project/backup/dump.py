@@ -16,13 +16,12 @@ from project.backup.format import FORMAT, VERSION, BackupWriter, End, Header, Me
 from project.backup.media import media_keys
 from project.backup.progress import Progress, Summary
 from project.backup.schema import (
-    applied_migrations,
     check_migrated,
-    code_migrations,
     describe,
     tables_to_back_up,
 )
 from project.backup.values import codec_for
+from project.database.migrations import applied_migrations, code_migrations
 from project.storage.base import FileMissing, Storage
 
 DEFAULT_PAGE_SIZE = 1000

@@ -14,14 +14,13 @@ from project.backup.format import BackupReader, End, Header, Rows, TableInfo
 from project.backup.media import stores_rows
 from project.backup.progress import Progress, Summary
 from project.backup.schema import (
-    applied_migrations,
     check_migrated,
     check_same_schema,
     check_same_tables,
-    code_migrations,
     tables_to_back_up,
 )
 from project.backup.values import codec_for
+from project.database.migrations import applied_migrations, code_migrations
 from project.storage.base import Storage
 from project.storage.tables import MediaFile
 

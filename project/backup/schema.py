@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-
-import anyio.to_thread
-from piccolo.apps.migrations.commands.base import BaseMigrationManager
 from piccolo.apps.migrations.tables import Migration
 from piccolo.conf.apps import Finder
 from piccolo.table import Table, sort_table_classes
@@ -34,33 +30,6 @@ def describe(table: type[Table], rows: int) -> TableInfo:
         columns=[ColumnInfo(c._meta.name, type(c).__name__) for c in table._meta.columns],
         rows=rows,
     )
-
-
-async def applied_migrations() -> dict[str, list[str]]:
-    """The migration ids run on this database, per app; empty if none ever ran."""
-    if not await Migration.table_exists():
-        return {}
-    rows = await Migration.select(Migration.app_name, Migration.name)
-    applied: dict[str, list[str]] = defaultdict(list)
-    for row in rows:
-        applied[row["app_name"]].append(row["name"])
-    return {app: sorted(ids) for app, ids in applied.items()}
-
-
-async def code_migrations() -> dict[str, list[str]]:
-    """The migration ids the code has, per app (importing the migration files: in a thread)."""
-    return await anyio.to_thread.run_sync(_code_migrations)
-
-
-def _code_migrations() -> dict[str, list[str]]:
-    manager = BaseMigrationManager()
-    found = {
-        config.app_name: manager.get_migration_ids(
-            manager.get_migration_modules(config.resolved_migrations_folder_path)
-        )
-        for config in manager.get_app_configs()
-    }
-    return {app: ids for app, ids in found.items() if ids}
 
 
 def check_migrated(code: dict[str, list[str]], database: dict[str, list[str]]) -> None:

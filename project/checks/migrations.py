@@ -1,18 +1,16 @@
 """Migrations that exist in the code but have not been run on the database.
 
-Read with Piccolo's own migration machinery (the apps in piccolo_conf, their migration
-folders, the `migration` table), without creating that table as `piccolo migrations check`
-does: a check changes nothing.
+A check changes nothing: `pending_migrations` reads Piccolo's `migration` table without
+creating it, as `piccolo migrations check` would.
 """
 
 from __future__ import annotations
 
 import anyio
-from piccolo.apps.migrations.commands.base import BaseMigrationManager
-from piccolo.apps.migrations.tables import Migration
 
 from project.checks.findings import Finding
 from project.database.errors import describe_connection_error
+from project.database.migrations import pending_migrations
 
 TIMEOUT = 15.0
 
@@ -23,30 +21,6 @@ UNREADABLE = "migrations.E002"
 IDS = (ALL_RUN, PENDING, PENDING_DEPLOY, UNREADABLE)
 
 FORWARDS = "piccolo migrations forwards all"
-
-
-def migration_ids() -> dict[str, list[str]]:
-    """Each app's migration ids, from its migrations folder (imports the modules: a thread)."""
-    manager = BaseMigrationManager()
-    return {
-        config.app_name: manager.get_migration_ids(
-            manager.get_migration_modules(config.resolved_migrations_folder_path)
-        )
-        for config in manager.get_app_configs()
-    }
-
-
-async def pending_migrations() -> dict[str, list[str]]:
-    """Each app's migrations not recorded as run (apps with none pending are left out)."""
-    known = await anyio.to_thread.run_sync(migration_ids)
-    ran: set[tuple[str, str]] = set()
-    if await Migration.table_exists():
-        rows = await Migration.select(Migration.app_name, Migration.name)
-        ran = {(row["app_name"], row["name"]) for row in rows}
-    pending = {
-        app: [name for name in names if (app, name) not in ran] for app, names in known.items()
-    }
-    return {app: names for app, names in pending.items() if names}
 
 
 async def check_migrations(*, deploy: bool, seconds: float = TIMEOUT) -> list[Finding]:

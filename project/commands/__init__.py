@@ -6,6 +6,7 @@ from typing import Any
 from project.commands.backup import backup, restore
 from project.commands.check import check
 from project.commands.demo import demo
+from project.commands.release import release
 from project.commands.serve import serve
 from project.commands.setup import setup
 from project.commands.startapp import startapp
@@ -15,6 +16,7 @@ COMMANDS: list[Callable[..., Any]] = [
     demo,
     superuser,
     setup,
+    release,
     serve,
     startapp,
     backup,

@@ -4,29 +4,19 @@ from __future__ import annotations
 
 import contextlib
 import getpass
-import io
 import sys
 from collections.abc import Iterator
 
-import anyio.to_thread
-from piccolo.apps.migrations.commands.base import BaseMigrationManager
-from piccolo.apps.migrations.commands.forwards import run_forwards
-from piccolo.apps.migrations.tables import Migration
 from piccolo.apps.user.tables import BaseUser
 from rich.console import Console
 from rich.progress import Progress
 
 from project.accounts.users import create_user
 from project.commands.demo import demo
-from project.commands.superuser import superuser
+from project.commands.release import migrations_failed, report_migrations, say_waiting
+from project.commands.superuser import SUPERUSER_HINT, ensure_superuser
+from project.database.migrations import MigrationError, apply_migrations, migration_lock
 from project.features import FEATURES
-from project.settings import get_settings
-
-SUPERUSER_HINT = (
-    "superuser: none yet; create one later with "
-    "SUPERUSER_USERNAME=… SUPERUSER_PASSWORD=… piccolo project superuser "
-    "(or run piccolo project setup in a terminal)"
-)
 
 
 async def setup(skip_demo: bool = False) -> None:
@@ -68,64 +58,21 @@ def _paused(progress: Progress) -> Iterator[None]:
         progress.start()
 
 
-def _migration_ids() -> dict[str, list[str]]:
-    """Every app's migration ids, from its migrations folder (imports the modules: file I/O)."""
-    manager = BaseMigrationManager()
-    ids = {}
-    for app_name in manager.get_sorted_app_names():
-        folder = manager.get_app_config(app_name).resolved_migrations_folder_path
-        ids[app_name] = manager.get_migration_ids(manager.get_migration_modules(folder))
-    return ids
-
-
-async def pending_migrations() -> list[str]:
-    """The migrations not yet applied, as `app: id`, in the order they would run."""
-    ids = await anyio.to_thread.run_sync(_migration_ids)
-    recorded = await Migration.table_exists()
-    pending = []
-    for app_name, app_ids in ids.items():
-        ran = set(await Migration.get_migrations_which_ran(app_name)) if recorded else set()
-        pending += [f"{app_name}: {id_}" for id_ in app_ids if id_ not in ran]
-    return pending
-
-
 async def _migrate() -> bool:
-    pending = await pending_migrations()
-    if not pending:
-        print("migrations: up to date")
-        return False
-    with contextlib.redirect_stdout(io.StringIO()) as printed:
+    async with migration_lock(on_wait=say_waiting):
         try:
-            result = await run_forwards(app_name="all")
-            failure = None if result.success else (result.message or "unknown error")
-        except Exception as error:  # noqa: BLE001 - any failure is reported and stops setup
-            failure = f"{type(error).__name__}: {error}"
-    if failure is not None:
-        sys.stderr.write(printed.getvalue().rstrip("\n") + "\n")
-        sys.exit(f"setup: migrations failed: {failure}")
-    print(f"migrations: applied {len(pending)}")
-    for name in pending:
-        print(f"  {name}")
-    return True
+            applied = await apply_migrations()
+        except MigrationError as error:
+            migrations_failed("setup", error)
+    report_migrations(applied)
+    return bool(applied)
 
 
 async def _ensure_superuser(progress: Progress) -> bool:
-    existing = await BaseUser.select(BaseUser.username).where(BaseUser.superuser.eq(True)).first()
-    if existing is not None:
-        print(f"superuser: {existing['username']!r} exists")
-        return False
-    settings = get_settings()
-    if settings.superuser_username.strip() and settings.superuser_password:
-        try:
-            await superuser()  # creates it from SUPERUSER_*
-        except SystemExit as stop:  # its reason (a short password), named as setup's
-            sys.exit(f"setup: {stop.code}")
-        return True
-    if sys.stdin.isatty():
-        with _paused(progress):
-            return await _ask_for_superuser()
-    print(SUPERUSER_HINT)
-    return False
+    try:
+        return await ensure_superuser(ask=_ask_for_superuser, pause=lambda: _paused(progress))
+    except SystemExit as stop:  # its reason (a short password), named as setup's
+        sys.exit(f"setup: {stop.code}")
 
 
 async def _ask_for_superuser() -> bool:

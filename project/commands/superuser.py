@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager, nullcontext
 
 from piccolo.apps.user.tables import BaseUser
 
 from project.accounts.users import create_user, set_password
 from project.settings import get_settings
+
+SUPERUSER_HINT = (
+    "superuser: none yet; create one later with "
+    "SUPERUSER_USERNAME=… SUPERUSER_PASSWORD=… piccolo project superuser "
+    "(or run piccolo project setup in a terminal)"
+)
 
 
 async def superuser() -> None:
@@ -43,3 +51,25 @@ async def superuser() -> None:
         }
     ).where(BaseUser.id == existing["id"])
     print(f"superuser {username!r} updated")
+
+
+async def ensure_superuser(
+    *,
+    ask: Callable[[], Awaitable[bool]] | None = None,
+    pause: Callable[[], AbstractContextManager[None]] = nullcontext,
+) -> bool:
+    """Make sure a superuser exists: from SUPERUSER_* if set, else by `ask`ing in a terminal,
+    else say how to make one later. Whether one was created."""
+    existing = await BaseUser.select(BaseUser.username).where(BaseUser.superuser.eq(True)).first()
+    if existing is not None:
+        print(f"superuser: {existing['username']!r} exists")
+        return False
+    settings = get_settings()
+    if settings.superuser_username.strip() and settings.superuser_password:
+        await superuser()
+        return True
+    if ask is not None and sys.stdin.isatty():
+        with pause():
+            return await ask()
+    print(SUPERUSER_HINT)
+    return False

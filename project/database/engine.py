@@ -9,6 +9,7 @@ from piccolo.engine.base import Engine
 from project.database.postgres import PoolerSafePostgresEngine
 from project.database.sqlite import TunedSQLiteEngine
 from project.database.url import SQLiteDatabase, parse_database_url
+from project.disks import require_writable
 from project.settings import BASE_DIR, Settings
 
 
@@ -17,10 +18,11 @@ def create_engine(settings: Settings) -> Engine:  # type: ignore[type-arg]
     database = parse_database_url(settings.database_url)
     if isinstance(database, SQLiteDatabase):
         path = database.path if database.path.is_absolute() else BASE_DIR / database.path
-        # The default lives in a git-ignored folder that a fresh clone doesn't have yet; when
-        # the folder can't be made, /readyz reports the unreachable file.
+        # The default folder is git-ignored: a fresh clone doesn't have it yet. SQLite writes
+        # its journal beside the file, so the folder, not only the file, must be writable.
         with contextlib.suppress(OSError):
             path.parent.mkdir(parents=True, exist_ok=True)
+        require_writable(path.parent, needed_by=f"the SQLite database {path.name} (DATABASE_URL)")
         return TunedSQLiteEngine(path)
     return PoolerSafePostgresEngine(
         database, pool_min=settings.database_pool_min, pool_max=settings.database_pool_max

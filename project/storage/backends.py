@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from project.disks import require_writable
 from project.settings import BASE_DIR, Settings
 from project.storage.base import Storage
 from project.storage.database import DatabaseStorage
@@ -17,4 +18,6 @@ def create_storage(settings: Settings) -> Storage:
         from project.storage.s3 import S3Storage  # botocore is large: loaded only when used
 
         return S3Storage.from_settings(settings)
-    return FileSystemStorage(BASE_DIR / Path(settings.media_root))
+    root = BASE_DIR / Path(settings.media_root)
+    require_writable(root, needed_by="STORAGE_BACKEND=filesystem (MEDIA_ROOT)")
+    return FileSystemStorage(root)

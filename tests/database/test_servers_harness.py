@@ -128,7 +128,8 @@ async def test_pgbouncer_breaks_asyncpgs_statement_cache(pgbouncer: PgBouncer) -
         errors = await asyncio.gather(*(hammer(connection) for connection in connections))
     finally:
         await asyncio.gather(*(connection.close() for connection in connections))
-    # Missing, duplicate, or someone else's statement of the same name with other parameters or columns.
+    # Missing, duplicate, or a stranger's statement of the same name with other parameters
+    # or columns.
     failures = [str(error) for error in errors if error is not None]
     assert failures, errors
     signs = ("prepared statement", "answered", "different from what was described")
