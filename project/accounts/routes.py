@@ -82,11 +82,11 @@ async def login(
 
 
 @post("/logout", include_in_schema=False)
-async def logout(request: UserRequest) -> Redirect:
+async def logout(request: UserRequest, settings: NamedDependency[Settings]) -> Redirect:
     if token := request.cookies.get(SESSION_COOKIE):
         await end_session(token)
     response = Redirect("/", status_code=303)
-    clear_session_cookie(response)
+    clear_session_cookie(response, settings)
     return response
 
 

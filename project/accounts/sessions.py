@@ -102,11 +102,13 @@ async def session_user(token: str, settings: Settings) -> CurrentUser | None:
     return None if user is None else msgspec.convert(user, CurrentUser)
 
 
-def set_session_cookie(response: Response[object], token: str, settings: Settings) -> None:
+def set_session_cookie(
+    response: Response[object], token: str, settings: Settings, *, max_age: int | None = None
+) -> None:
     response.set_cookie(
         SESSION_COOKIE,
         token,
-        max_age=settings.session_max_age_hours * 3600,
+        max_age=settings.session_max_age_hours * 3600 if max_age is None else max_age,
         path="/",
         httponly=True,
         samesite="lax",
@@ -114,8 +116,10 @@ def set_session_cookie(response: Response[object], token: str, settings: Setting
     )
 
 
-def clear_session_cookie(response: Response[object]) -> None:
-    response.delete_cookie(SESSION_COOKIE, path="/")
+def clear_session_cookie(response: Response[object], settings: Settings) -> None:
+    # With the flags it was set with: a browser may refuse to let a cookie without `Secure`
+    # replace one that has it.
+    set_session_cookie(response, "", settings, max_age=0)
 
 
 class SessionAuthenticationMiddleware(AbstractAuthenticationMiddleware):
