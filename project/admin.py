@@ -1,9 +1,9 @@
 """Piccolo Admin, built once and mounted at /admin inside the Litestar app.
 
 Piccolo Admin is a FastAPI app with its own login (the site's session cookie works there too),
-its own CSRF protection and its own rate limit; Litestar's CSRF check is turned off for the
-mount. Built once per app, not per request: building it costs ~35 ms and restarts its login
-rate limiter.
+its own CSRF protection and its own rate limit (in process memory; its login is also held to
+the site's throttle, in the database); Litestar's CSRF check is turned off for the mount. Built
+once per app, not per request: building it costs ~35 ms and restarts its login rate limiter.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from litestar.types import Receive, Scope, Send
 from piccolo_admin.endpoints import create_admin
 from piccolo_api.session_auth.tables import SessionsBase
 
+from project.accounts.admin_login import is_admin_login, throttled_login
 from project.accounts.users import User
 from project.features import FEATURES
 from project.hosts import AllowedHostNames
@@ -55,6 +56,9 @@ def admin_mount(settings: Settings, storage: Storage) -> ASGIRouteHandler:
         # mount and keeps any proxy prefix in root_path, so both need the mount added.
         scope["root_path"] = root_path
         scope["path"] = root_path + scope["path"]
+        if is_admin_login(scope, root_path):
+            await throttled_login(admin, settings, scope, receive, send)
+            return
         await admin(scope, receive, send)
 
     return admin_app

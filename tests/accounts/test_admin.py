@@ -8,6 +8,7 @@ from piccolo_api.session_auth.tables import SessionsBase
 
 from main import app
 from project.catalog import demo
+from project.settings import get_settings
 from tests.support.accounts import PASSWORD, People, csrf_token, log_in
 
 
@@ -42,6 +43,33 @@ async def test_the_admins_own_login_works_and_the_site_sees_it(
     assert response.status_code == 200, response.text
     assert (await client.get("/admin/api/tables/category/")).status_code == 200
     assert (await client.get("/account")).status_code == 200
+
+
+async def test_the_admins_login_uses_up_the_sites_login_allowance(
+    client: httpx.AsyncClient, people: People
+) -> None:
+    # Counted in the database, not in Piccolo Admin's per-process limiter: every instance
+    # behind a load balancer sees the same failures.
+    limit = get_settings().login_failures_per_account
+    codes = [
+        (await admin_login(client, "staff", "wrong-password")).status_code for _ in range(limit)
+    ]
+    assert codes == [401] * limit
+
+    blocked = await admin_login(client, "staff")  # even with the right password
+    assert blocked.status_code == 429
+    assert "Too many failed logins" in blocked.text
+    assert (await log_in(client, "staff")).status_code == 429  # and on the site's login
+    assert (await admin_login(client, "plain")).status_code == 200  # another account is not
+
+
+async def test_a_site_login_failure_counts_for_the_admins_login(
+    client: httpx.AsyncClient, people: People
+) -> None:
+    limit = get_settings().login_failures_per_account
+    for _ in range(limit):
+        assert (await log_in(client, "staff", "wrong-password")).status_code == 400
+    assert (await admin_login(client, "staff")).status_code == 429
 
 
 async def test_non_staff_cannot_use_the_admin_after_its_login(
