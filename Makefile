@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes
 
-.PHONY: run test test-sqlite test-postgres lint format lock migrate bench bench-engines clean vendor
+.PHONY: run test test-sqlite test-postgres stress lint format lock migrate bench bench-engines clean vendor
 
 $(VENV)/bin/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
@@ -34,6 +34,13 @@ test-sqlite: $(VENV)/.dev
 # The same app tests again on the local PostgreSQL server, in a fresh database.
 test-postgres: $(VENV)/.dev
 	BANDSTAND_TEST_DATABASE=postgres $(BIN)/python -m pytest -m "not engine_independent"
+
+# Reliability and security under load, faults and hostile input (tests/stress/), on each
+# database; prints its figures and writes bench/results/stress-*.{json,md}. Not in `make test`.
+stress: $(VENV)/.dev
+	BANDSTAND_STRESS=1 $(BIN)/python -m pytest tests/stress
+	BANDSTAND_STRESS=1 BANDSTAND_TEST_DATABASE=postgres $(BIN)/python -m pytest tests/stress \
+		-m "not engine_independent"
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
