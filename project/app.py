@@ -10,8 +10,6 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
 from litestar.di import Provide
-from litestar.logging import LoggingConfig
-from litestar.middleware import DefineMiddleware
 from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.flash import FlashConfig, FlashPlugin
@@ -24,11 +22,14 @@ from project.accounts.errors import EXCEPTION_HANDLERS
 from project.accounts.sessions import session_middleware
 from project.admin import admin_mount
 from project.database.sqlite import TunedSQLiteEngine
+from project.errors import exception_handlers
 from project.features import FEATURES
 from project.headers import SecurityHeadersMiddleware
 from project.hosts import allowed_hosts_middleware
+from project.logs import litestar_logging_config
+from project.request_ids import RequestIdMiddleware
 from project.settings import BASE_DIR, Settings, get_settings
-from project.storage.backends import create_storage
+from project.storage.backends import create_storage, require_writable_storage
 from project.storage.base import Storage
 from project.templating import create_template_config
 
@@ -83,9 +84,10 @@ def flash_sessions(settings: Settings) -> CookieBackendConfig:
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
+    require_writable_storage(settings)
     storage = create_storage(settings)
     template_config = create_template_config(settings)
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             *(route for feature in FEATURES for route in feature.routes),
             create_static_files_router(path="/static", directories=[BASE_DIR / "static"]),
@@ -106,24 +108,25 @@ def create_app(settings: Settings | None = None) -> Litestar:
             # JSON, probe and file GETs opt out with `exclude_from_csrf=True`: they render no
             # form, so they hand out no token cookie. Their writes are still checked.
         ),
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers={**exception_handlers(debug=settings.debug), **EXCEPTION_HANDLERS},
         lifespan=[database_pool, closing_storage(storage)],
         template_config=template_config,
         plugins=[HTMXPlugin(), FlashPlugin(FlashConfig(template_config=template_config))],
         openapi_config=OpenAPIConfig(title="Bandstand", version="0.1.0"),
         middleware=[
-            DefineMiddleware(SecurityHeadersMiddleware, hsts=settings.is_production),
             allowed_hosts_middleware(settings.allowed_hosts),
             flash_sessions(settings).middleware,
             session_middleware(settings),
         ],
-        logging_config=LoggingConfig(
-            root={"level": settings.log_level, "handlers": ["queue_listener"]},
-            log_exceptions="always",
-            # A client's mistake is not the server's: no traceback in the logs for 4xx.
-            disable_stack_trace=set(range(400, 500)),
-        ),
+        logging_config=litestar_logging_config(settings),
         # Room for the largest upload plus the rest of its form.
         request_max_body_size=max(10 * 1024 * 1024, settings.upload_max_bytes + 1024 * 1024),
         debug=settings.debug,
     )
+    # Around the whole app, not in `middleware`: a path no route matches is answered (404)
+    # before Litestar's middleware runs, and that answer needs the id and the headers too.
+    app.asgi_handler = SecurityHeadersMiddleware(
+        RequestIdMiddleware(app.asgi_handler, access_log=settings.log_format == "json"),
+        hsts=settings.is_production,
+    )
+    return app

@@ -41,9 +41,11 @@ STRICT_TRANSPORT_SECURITY = "max-age=31536000; includeSubDomains"
 
 class SecurityHeadersMiddleware:
     """Adds `SECURITY_HEADERS`, encoded once, to every response that doesn't set its own (the
-    media route sends a stricter policy). Raw ASGI and outermost: Litestar's `response_headers`
-    rebuilt and re-encoded the same headers on every response, and every middleware inside
-    then searched a longer header list — a tenth of a small JSON response's time."""
+    media route sends a stricter policy).
+
+    Raw ASGI, around the whole app rather than in Litestar's middleware list: Litestar answers a
+    path no route matches before that list runs, and its 404 needs the headers too. Litestar's
+    `response_headers` also rebuilt and re-encoded the same headers on every response."""
 
     def __init__(self, app: ASGIApp, *, hsts: bool = False) -> None:
         self.app = app
@@ -53,13 +55,16 @@ class SecurityHeadersMiddleware:
         self.headers = [(name.encode(), value.encode()) for name, value in headers.items()]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # A mounted app (Piccolo Admin) sets its own headers; the site's CSP would break it.
-        if scope["type"] != ScopeType.HTTP or isinstance(scope["route_handler"], ASGIRouteHandler):
+        if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
 
         async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
+            # Routing has put the handler in the scope by now. A mounted app (Piccolo Admin)
+            # sets its own headers; the site's CSP would break it.
+            if message["type"] == "http.response.start" and not isinstance(
+                scope.get("route_handler"), ASGIRouteHandler
+            ):
                 headers = list(message.get("headers", ()))
                 present = {name.lower() for name, _ in headers}
                 headers += [header for header in self.headers if header[0] not in present]

@@ -19,6 +19,7 @@ from dotenv import dotenv_values
 Environment = Literal["development", "production", "test"]
 StorageBackend = Literal["filesystem", "database", "s3"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+LogFormat = Literal["text", "json"]
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = "sqlite:///data/bandstand.sqlite3"
@@ -43,6 +44,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     debug: bool = False
     allowed_hosts: tuple[str, ...] = ("localhost", "127.0.0.1", "[::1]")
     log_level: LogLevel = "INFO"
+    # json: one object per line on stdout, for a platform's log collector. `load_settings`
+    # makes json the default when ENVIRONMENT=production.
+    log_format: LogFormat = "text"
     signup_enabled: bool = False
     session_idle_minutes: Annotated[int, msgspec.Meta(ge=1)] = 120
     session_max_age_hours: Annotated[int, msgspec.Meta(ge=1)] = 24 * 7
@@ -109,6 +113,8 @@ def _coerce(name: str, raw: str) -> Any:
         return tuple(item.strip() for item in raw.split(",") if item.strip())
     if isinstance(info, msgspec.inspect.LiteralType) and name == "LOG_LEVEL":
         return raw.strip().upper()
+    if isinstance(info, msgspec.inspect.LiteralType) and name == "LOG_FORMAT":
+        return raw.strip().lower()
     return raw.strip()
 
 
@@ -154,6 +160,8 @@ def load_settings(
         raise SettingsError(
             f"{name}={values[name]!r} is not valid: expected {_accepted(field.type)}"
         ) from None
+    if "LOG_FORMAT" not in data and settings.is_production:
+        settings = msgspec.structs.replace(settings, log_format="json")
     _check_consistency(settings)
     return settings
 

@@ -11,15 +11,11 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_401_UNAUTHORIZED, HTTP_403_FORBIDDEN
 from litestar.types import ExceptionHandlersMap
 
-
-def _wants_html(request: Request[Any, Any, Any]) -> bool:
-    return "text/html" in request.headers.get("accept", "") and not request.url.path.startswith(
-        "/api/"
-    )
+from project.errors import wants_html
 
 
 def not_authorized(request: Request[Any, Any, Any], error: NotAuthorizedException) -> Response[Any]:
-    if _wants_html(request):
+    if wants_html(request):
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return Redirect(f"/login?{urlencode({'next': target})}", status_code=303)
     return Response(
@@ -31,7 +27,7 @@ def not_authorized(request: Request[Any, Any, Any], error: NotAuthorizedExceptio
 def permission_denied(
     request: Request[Any, Any, Any], error: PermissionDeniedException
 ) -> Response[Any]:
-    if _wants_html(request):
+    if wants_html(request):
         return Template(
             "accounts/forbidden.html",
             context={"detail": error.detail},

@@ -9,7 +9,9 @@ import socket
 import sys
 
 import uvicorn
+from uvicorn.config import LOGGING_CONFIG
 
+from project.logs import uvicorn_json_log_config
 from project.settings import BASE_DIR, get_settings
 
 DEFAULT_PORT = 8000
@@ -37,6 +39,8 @@ def serve(host: str = "0.0.0.0", port: str = "") -> None:  # noqa: S104 - a serv
     workers = _whole_number("WEB_CONCURRENCY", os.environ.get("WEB_CONCURRENCY") or "1", 1, 512)
     forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS") or DEFAULT_FORWARDED_ALLOW_IPS
     _check_can_listen(host, listen_port)
+    settings = get_settings()
+    as_json = settings.log_format == "json"
     uvicorn.run(
         "main:app",
         app_dir=str(BASE_DIR),
@@ -45,7 +49,10 @@ def serve(host: str = "0.0.0.0", port: str = "") -> None:  # noqa: S104 - a serv
         workers=workers,
         proxy_headers=True,
         forwarded_allow_ips=forwarded_allow_ips,
-        log_level=get_settings().log_level.lower(),
+        log_level=settings.log_level.lower(),
+        # In json mode the app writes the access log, one line per request with its id.
+        log_config=uvicorn_json_log_config(settings.log_level) if as_json else LOGGING_CONFIG,
+        access_log=not as_json,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
 

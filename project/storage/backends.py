@@ -18,6 +18,14 @@ def create_storage(settings: Settings) -> Storage:
         from project.storage.s3 import S3Storage  # botocore is large: loaded only when used
 
         return S3Storage.from_settings(settings)
-    root = BASE_DIR / Path(settings.media_root)
-    require_writable(root, needed_by="STORAGE_BACKEND=filesystem (MEDIA_ROOT)")
-    return FileSystemStorage(root)
+    return FileSystemStorage(_media_root(settings))
+
+
+def require_writable_storage(settings: Settings) -> None:
+    """At start-up: refuse a media folder the app can't write to (a read-only disk)."""
+    if settings.storage_backend == "filesystem":
+        require_writable(_media_root(settings), needed_by="STORAGE_BACKEND=filesystem (MEDIA_ROOT)")
+
+
+def _media_root(settings: Settings) -> Path:
+    return BASE_DIR / Path(settings.media_root)

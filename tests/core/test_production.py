@@ -64,3 +64,21 @@ async def test_probes_answer_a_platform_calling_by_private_address(
     assert response.status_code == 200, response.text
     # Only the probes: the same Host is refused anywhere else.
     assert (await production.get("/login", headers={"host": "10.0.3.7:8080"})).status_code == 400
+
+
+async def test_a_path_no_route_matches_carries_the_headers(production: httpx.AsyncClient) -> None:
+    # Litestar answers it before its middleware list runs.
+    response = await production.get("/no/such/page", headers={"accept": "text/html"})
+    assert response.status_code == 404
+    assert response.headers["strict-transport-security"] == STRICT_TRANSPORT_SECURITY
+    assert (
+        response.headers["content-security-policy"] == SECURITY_HEADERS["content-security-policy"]
+    )
+    assert response.headers["x-request-id"]
+
+
+async def test_the_admin_keeps_its_own_headers(production: httpx.AsyncClient) -> None:
+    # Piccolo Admin's pages use inline scripts the site's CSP would block.
+    response = await production.get("/admin/", headers={"accept": "text/html"})
+    assert response.status_code == 200
+    assert "content-security-policy" not in response.headers
