@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import datetime
 import io
+import json
 import re
 import secrets
 import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,6 +70,8 @@ def platform_environment(database_url: str) -> dict[str, str]:
         SUPERUSER_PASSWORD=PASSWORD,
         LOGIN_FAILURES_PER_CLIENT=str(FAILURES_PER_CLIENT),
         WEB_CONCURRENCY="1",
+        LOG_LEVEL="INFO",  # the suite's own is WARNING
+        PYTHONUNBUFFERED="1",  # as the image sets it: each log line reaches the platform at once
     )
 
 
@@ -174,9 +178,11 @@ class Visitor:
         assert found, path
         return found.group(1)
 
-    def log_in(self, instance: str, password: str = PASSWORD) -> httpx.Response:
+    def log_in(
+        self, instance: str, password: str = PASSWORD, username: str = "admin"
+    ) -> httpx.Response:
         token = self.form_token(instance, "/login")
-        data = {"username": "admin", "password": password, "_csrf_token": token}
+        data = {"username": username, "password": password, "_csrf_token": token}
         return self.request(instance, "POST", "/login", data=data)
 
 
@@ -270,14 +276,30 @@ def test_an_upload_through_one_instance_is_served_by_the_other(deployment: Deplo
 def test_the_login_rate_limit_counts_across_both_instances(deployment: Deployment) -> None:
     first, second = deployment.instances
     visitor = Visitor(address="198.51.100.77")
-    # Failures alternate between the instances: each sees only half of them.
+    # Failures alternate between the instances: each sees only half of them. Each guesses
+    # another account, so only the per-client count can add up to the limit.
     codes = [
-        visitor.log_in((first, second)[attempt % 2], password="wrong-password").status_code
-        for attempt in range(FAILURES_PER_CLIENT)
+        visitor.log_in((first, second)[n % 2], "wrong-password", f"guess{n}").status_code
+        for n in range(FAILURES_PER_CLIENT)
     ]
     assert codes == [400] * FAILURES_PER_CLIENT
 
-    assert visitor.log_in(first, password="wrong-password").status_code == 429
-    assert visitor.log_in(second, password="wrong-password").status_code == 429
+    assert visitor.log_in(first, "wrong-password", "guess-again").status_code == 429
+    assert visitor.log_in(second).status_code == 429  # even with the right password
     # Another client behind the same router is not blocked.
     assert Visitor(address="198.51.100.78").log_in(second).status_code == 303
+
+
+def test_the_instances_log_json_lines_carrying_the_request_id(deployment: Deployment) -> None:
+    for instance, log in zip(deployment.instances, deployment.logs, strict=True):
+        request_id = f"router-{secrets.token_hex(8)}"
+        response = httpx.get(f"{instance}/readyz", headers={"x-request-id": request_id})
+        assert response.headers["x-request-id"] == request_id
+        deadline = time.monotonic() + 10
+        while request_id not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        lines = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+        access = [line for line in lines if line.get("request_id") == request_id]
+        assert len(access) == 1, lines[-5:]
+        assert access[0]["path"] == "/readyz"
+        assert access[0]["status"] == 200
