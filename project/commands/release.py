@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 from typing import NoReturn
 
+import asyncpg
+
 from project.commands.superuser import ensure_superuser
+from project.database.errors import describe_connection_error
 from project.database.migrations import MigrationError, apply_migrations, migration_lock
 
 
@@ -17,14 +21,19 @@ async def release() -> None:
     instance, or a start command that runs it first): a lock in the database lets one migrate
     while the others wait, then find nothing to do. Exits 1 if a migration fails.
     """
-    async with migration_lock(on_wait=say_waiting):
-        try:
-            applied = await apply_migrations()
-        except MigrationError as error:
-            migrations_failed("release", error)
-        report_migrations(applied)
-        # Under the lock too: two instances would both see no superuser, and both create it.
-        await ensure_superuser()
+    try:
+        async with migration_lock(on_wait=say_waiting):
+            try:
+                applied = await apply_migrations()
+            except MigrationError as error:
+                migrations_failed("release", error)
+            report_migrations(applied)
+            # Under the lock too: two instances would both see no superuser, and both make it.
+            await ensure_superuser()
+    except MigrationError as error:  # the lock's wait ran out
+        sys.exit(f"release: {error}")
+    except (OSError, TimeoutError, asyncpg.PostgresError, sqlite3.Error) as error:
+        sys.exit(f"release: cannot use the database: {describe_connection_error(error)}")
     print("release: done")
 
 

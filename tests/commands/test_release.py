@@ -120,3 +120,15 @@ def test_a_failing_migration_fails_the_release(tmp_path: Path) -> None:
     again = piccolo("project", "release", env=env)
     assert again.returncode == 1
     assert WAITING not in again.stdout
+
+
+@pytest.mark.engine_independent
+def test_an_unreachable_database_fails_the_release_in_one_line() -> None:
+    result = piccolo("project", "release", env={"DATABASE_URL": "postgresql://app@127.0.0.1:1/app"})
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert (
+        "release: cannot use the database: ConnectionRefusedError: [Errno 111] Connection "
+        "refused — nothing listens at that host and port"
+    ) in result.stderr
