@@ -25,6 +25,7 @@ LOCAL_HOSTS_ONLY = "deploy.W003"
 NO_HTTPS = "deploy.W004"
 SQLITE_ON_INSTANCE = "deploy.W005"
 UPLOADS_ON_INSTANCE = "deploy.W006"
+TEXT_LOGS = "deploy.W007"
 IDS = (
     DEVELOPMENT_KEY,
     SHORT_KEY,
@@ -36,6 +37,7 @@ IDS = (
     NO_HTTPS,
     SQLITE_ON_INSTANCE,
     UPLOADS_ON_INSTANCE,
+    TEXT_LOGS,
 )
 
 # A random key of 32 characters has about 20 different ones (hex: about 14 of 16); fewer than
@@ -101,6 +103,15 @@ def check_deploy(
                 "PaaS that replaces instances on deploy loses them, and other instances do not "
                 "see them",
                 "use STORAGE_BACKEND=s3 or database, or put MEDIA_ROOT on a persistent volume",
+            )
+        )
+    if settings.log_format == "text":
+        findings.append(
+            Finding(
+                TEXT_LOGS,
+                "LOG_FORMAT=text: log lines are plain text without request ids, which a "
+                "platform's log viewer can neither parse nor tie to its router's lines",
+                "remove LOG_FORMAT (json is production's default) or set LOG_FORMAT=json",
             )
         )
     return findings

@@ -53,6 +53,7 @@ CASES = [
     pytest.param("deploy.W002", {"ALLOWED_HOSTS": "*"}, id="W002"),
     pytest.param("deploy.W003", {"ALLOWED_HOSTS": "localhost,127.0.0.1"}, id="W003"),
     pytest.param("deploy.W004", {"FORWARDED_ALLOW_IPS": ""}, id="W004"),
+    pytest.param("deploy.W007", {"LOG_FORMAT": "text"}, id="W007"),
 ]
 
 
