@@ -12,6 +12,7 @@ from litestar.config.csrf import CSRFConfig
 from litestar.di import Provide
 from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.plugins.flash import FlashConfig, FlashPlugin
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.static_files import create_static_files_router
@@ -78,7 +79,8 @@ def flash_sessions(settings: Settings) -> CookieBackendConfig:
         httponly=True,
         secure=settings.is_production,
         samesite="lax",
-        exclude=["^/admin", "^/static/", "^/media/", "^/healthz$", "^/readyz$"],
+        # Not /media/: its refusal page, like every page, shows the flash messages.
+        exclude=["^/admin", "^/static/", "^/healthz$", "^/readyz$"],
     )
 
 
@@ -105,6 +107,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             header_name="x-site-csrf",
             cookie_secure=settings.is_production,
             cookie_samesite="lax",
+            # The pages carry the token (a form field, a meta tag for htmx): no script reads it.
+            cookie_httponly=True,
             # JSON, probe and file GETs opt out with `exclude_from_csrf=True`: they render no
             # form, so they hand out no token cookie. Their writes are still checked.
         ),
@@ -112,15 +116,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
         lifespan=[database_pool, closing_storage(storage)],
         template_config=template_config,
         plugins=[HTMXPlugin(), FlashPlugin(FlashConfig(template_config=template_config))],
-        openapi_config=OpenAPIConfig(title="Bandstand", version="0.1.0"),
+        # One renderer, Swagger UI, under the CSP made for it (project/headers.py).
+        openapi_config=OpenAPIConfig(
+            title="Bandstand", version="0.1.0", render_plugins=[SwaggerRenderPlugin()]
+        ),
         middleware=[
             allowed_hosts_middleware(settings.allowed_hosts),
             flash_sessions(settings).middleware,
             session_middleware(settings),
         ],
         logging_config=litestar_logging_config(settings),
-        # Room for the largest upload plus the rest of its form.
-        request_max_body_size=max(10 * 1024 * 1024, settings.upload_max_bytes + 1024 * 1024),
+        request_max_body_size=settings.max_request_bytes,
         debug=settings.debug,
     )
     # Around the whole app, not in `middleware`: a path no route matches is answered (404)

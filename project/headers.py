@@ -27,6 +27,25 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
+# Litestar's OpenAPI page loads Swagger UI from its CDN and starts it with an inline script. The
+# page shows the app's own schema, nothing a user wrote.
+DOCS_PATH = "/schema"
+DOCS_CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net",
+        "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net",
+        "img-src 'self' data: https://cdn.jsdelivr.net",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "frame-ancestors 'none'",
+    )
+)
+# A mounted app (Piccolo Admin's single-page app) brings its own scripts and styles: only
+# framing is forbidden there.
+MOUNT_CONTENT_SECURITY_POLICY = "frame-ancestors 'none'"
+
 SECURITY_HEADERS = {
     "content-security-policy": CONTENT_SECURITY_POLICY,
     "x-content-type-options": "nosniff",
@@ -39,9 +58,13 @@ SECURITY_HEADERS = {
 STRICT_TRANSPORT_SECURITY = "max-age=31536000; includeSubDomains"
 
 
+def _encoded(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
+    return [(name.encode(), value.encode()) for name, value in headers.items()]
+
+
 class SecurityHeadersMiddleware:
     """Adds `SECURITY_HEADERS`, encoded once, to every response that doesn't set its own (the
-    media route sends a stricter policy).
+    media route sends a stricter policy); a mounted app and the OpenAPI page get another CSP.
 
     Raw ASGI, around the whole app rather than in Litestar's middleware list: Litestar answers a
     path no route matches before that list runs, and its 404 needs the headers too. Litestar's
@@ -52,22 +75,30 @@ class SecurityHeadersMiddleware:
         headers = dict(SECURITY_HEADERS)
         if hsts:
             headers["strict-transport-security"] = STRICT_TRANSPORT_SECURITY
-        self.headers = [(name.encode(), value.encode()) for name, value in headers.items()]
+        self.headers = _encoded(headers)
+        self.docs_headers = _encoded(
+            {**headers, "content-security-policy": DOCS_CONTENT_SECURITY_POLICY}
+        )
+        self.mount_headers = _encoded(
+            {**headers, "content-security-policy": MOUNT_CONTENT_SECURITY_POLICY}
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
+        path = scope["path"]
+        docs = path == DOCS_PATH or path.startswith(DOCS_PATH + "/")
+        ours = self.docs_headers if docs else self.headers
 
         async def send_with_headers(message: Message) -> None:
-            # Routing has put the handler in the scope by now. A mounted app (Piccolo Admin)
-            # sets its own headers; the site's CSP would break it.
-            if message["type"] == "http.response.start" and not isinstance(
-                scope.get("route_handler"), ASGIRouteHandler
-            ):
+            if message["type"] == "http.response.start":
+                # Routing has put the handler in the scope by now.
+                mounted = isinstance(scope.get("route_handler"), ASGIRouteHandler)
                 headers = list(message.get("headers", ()))
                 present = {name.lower() for name, _ in headers}
-                headers += [header for header in self.headers if header[0] not in present]
+                extra = self.mount_headers if mounted else ours
+                headers += [header for header in extra if header[0] not in present]
                 message["headers"] = headers
             await send(message)
 

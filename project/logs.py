@@ -17,7 +17,9 @@ from typing import Any
 
 import msgspec
 from litestar.logging import LoggingConfig
+from litestar.types import Logger, Scope
 
+from project.database.errors import is_unavailable
 from project.request_ids import current_request_id
 from project.settings import Settings
 
@@ -94,6 +96,17 @@ def _queue_handler(target: str) -> dict[str, Any]:
     return {**handler, "level": "DEBUG", "formatter": "json", "filters": ["request_id"]}
 
 
+def log_uncaught(logger: Logger, scope: Scope, tb: list[str]) -> None:
+    """Litestar's own message for an exception no handler expected, with its traceback; but not
+    for the database being away, which project/errors.py answers with a 503 and logs in one
+    line: an outage would otherwise fill the log with the same traceback per request."""
+    if is_unavailable(sys.exc_info()[1] or Exception()):
+        return
+    logger.exception(
+        "Uncaught exception (connection_type=%s, path=%r):", scope["type"], scope["path"]
+    )
+
+
 def litestar_logging_config(settings: Settings) -> LoggingConfig:
     # A client's mistake is not the server's: no traceback in the logs for 4xx.
     quiet: set[int | type[Exception]] = set(range(400, 500))
@@ -102,6 +115,7 @@ def litestar_logging_config(settings: Settings) -> LoggingConfig:
             root={"level": settings.log_level, "handlers": ["queue_listener"]},
             log_exceptions="always",
             disable_stack_trace=quiet,
+            exception_logging_handler=log_uncaught,
         )
     return LoggingConfig(
         formatters={"json": {"()": JsonFormatter}, "line": {"format": "%(message)s"}},
@@ -119,6 +133,7 @@ def litestar_logging_config(settings: Settings) -> LoggingConfig:
         root={"level": settings.log_level, "handlers": ["queue_listener"]},
         log_exceptions="always",
         disable_stack_trace=quiet,
+        exception_logging_handler=log_uncaught,
     )
 
 

@@ -80,6 +80,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     def is_production(self) -> bool:
         return self.environment == "production"
 
+    @property
+    def max_request_bytes(self) -> int:
+        """The largest request body read: room for the largest upload plus the rest of its
+        form."""
+        return max(10 * 1024 * 1024, self.upload_max_bytes + 1024 * 1024)
+
 
 _FIELDS = {field.encode_name: field for field in msgspec.structs.fields(Settings)}
 

@@ -44,7 +44,7 @@ async def throttled_login(
     address = scope.get("client")
     client = throttle.client_key(address[0] if address else "unknown")
     account = throttle.account_key(username, await find_user_id(username))
-    if await throttle.is_throttled(client, account, settings):
+    if not await throttle.claim_attempt(client, account, settings):
         minutes = settings.login_throttle_minutes
         refusal = f"Too many failed logins. Try again in {minutes} minutes."
         await _plain(scope, receive, send, 429, refusal)
@@ -62,10 +62,8 @@ async def throttled_login(
         await send(message)
 
     await admin(scope, replay, watch)
-    if status == 401:
-        await throttle.count_failure(client, account, settings)
-    elif status < 400:
-        await throttle.forget_account(account)
+    if status < 400:
+        await throttle.login_succeeded(client, account)
 
 
 async def _read_body(receive: Receive) -> bytes | None:

@@ -66,16 +66,15 @@ async def login(
         context = {"next": safe_next(data.next), "username": username, "error": error}
         return Template("accounts/login.html", context=context, status_code=status_code)
 
-    if await throttle.is_throttled(client, account, settings):
+    if not await throttle.claim_attempt(client, account, settings):
         return refuse(
             f"Too many failed logins. Try again in {settings.login_throttle_minutes} minutes.",
             HTTP_429_TOO_MANY_REQUESTS,
         )
     user_id = await verify_login(username, data.password)
     if user_id is None:
-        await throttle.count_failure(client, account, settings)
         return refuse("Invalid username or password.", HTTP_400_BAD_REQUEST)
-    await throttle.forget_account(account)
+    await throttle.login_succeeded(client, account)
     # A new token at every login: a session id planted before login is worthless after it.
     token = await start_session(user_id, settings, replaces=request.cookies.get(SESSION_COOKIE))
     return _logged_in(token, safe_next(data.next), settings)
@@ -150,7 +149,7 @@ async def signup(
     error = ""
     if not USERNAME.fullmatch(username):
         error = "Choose a username of letters, digits and . @ + - _ (at most 100)."
-    elif "@" not in email or len(email) > 255:
+    elif "@" not in email or len(email) > 255 or not email.isprintable():
         error = "Enter a valid e-mail address."
     elif data.password != data.confirm_password:
         error = "The passwords do not match."

@@ -8,6 +8,7 @@ app instance sees the same sessions.
 from __future__ import annotations
 
 import datetime
+import re
 import secrets
 
 import msgspec
@@ -25,6 +26,10 @@ from piccolo_api.session_auth.tables import SessionsBase
 from project.settings import Settings
 
 SESSION_COOKIE = "id"
+# What `start_session` and Piccolo Admin's login hand out (`secrets.token_urlsafe(32)`): any
+# other cookie is no session and never reaches the database, where a NUL in it (`id=%00`) made
+# PostgreSQL fail the request.
+TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
 class CurrentUser(msgspec.Struct, frozen=True):
@@ -73,6 +78,8 @@ async def end_other_sessions(user_id: int, keep: str) -> None:
 
 async def session_user(token: str, settings: Settings) -> CurrentUser | None:
     """The active user of a live session; touches the idle expiry at most twice per period."""
+    if not TOKEN.fullmatch(token):
+        return None
     session = (
         await SessionsBase.select(
             SessionsBase.id,

@@ -1,7 +1,7 @@
 """Login throttling per client address and per account, counted in the database.
 
 Counting in the database, not in process memory, makes the limit hold across every app
-instance behind a load balancer. One upsert per failure keeps concurrent failures exact.
+instance behind a load balancer. One upsert per attempt keeps concurrent attempts exact.
 """
 
 from __future__ import annotations
@@ -12,14 +12,16 @@ from project.accounts.tables import LoginThrottle
 from project.accounts.users import MAX_LOGIN_LENGTH
 from project.settings import Settings
 
-_COUNT_FAILURE = """
+_COUNT_ATTEMPT = """
 INSERT INTO login_throttle (key, failures, window_started) VALUES ({}, 1, {})
 ON CONFLICT (key) DO UPDATE SET
     failures = CASE WHEN login_throttle.window_started < {} THEN 1
                     ELSE login_throttle.failures + 1 END,
     window_started = CASE WHEN login_throttle.window_started < {} THEN {}
                           ELSE login_throttle.window_started END
+RETURNING failures
 """
+_REFUND = "UPDATE login_throttle SET failures = failures - 1 WHERE key = {} AND failures > 0"
 
 
 def client_key(address: str) -> str:
@@ -30,8 +32,10 @@ def account_key(login: str, user_id: int | None) -> str:
     """One key per account, whether it is named by username or e-mail address."""
     if user_id is not None:
         return f"account:{user_id}"
-    # Cut to the longest login there can be: a longer one names no account anyway.
-    return f"account:{login.strip().lower()[:MAX_LOGIN_LENGTH]}"
+    # Cut to the longest login there can be: a longer one names no account anyway. Without NUL,
+    # which PostgreSQL cannot store in text (and which no account's name holds).
+    name = login.replace("\0", "").strip().lower()
+    return f"account:{name[:MAX_LOGIN_LENGTH]}"
 
 
 def _window(settings: Settings) -> tuple[datetime.datetime, datetime.datetime]:
@@ -39,24 +43,24 @@ def _window(settings: Settings) -> tuple[datetime.datetime, datetime.datetime]:
     return now, now - datetime.timedelta(minutes=settings.login_throttle_minutes)
 
 
-async def is_throttled(client: str, account: str, settings: Settings) -> bool:
-    _, window_start = _window(settings)
-    rows = await LoginThrottle.select(LoginThrottle.key, LoginThrottle.failures).where(
-        LoginThrottle.key.is_in([client, account]) & (LoginThrottle.window_started >= window_start)
-    )
+async def claim_attempt(client: str, account: str, settings: Settings) -> bool:
+    """Count a login attempt against both keys before its password is checked; False when
+    either is past its limit. Checking first and counting after the (slow) password check let
+    every guess that arrived at once through: 50 concurrent guesses were all tried."""
+    now, window_start = _window(settings)
     limits = {
         client: settings.login_failures_per_client,
         account: settings.login_failures_per_account,
     }
-    return any(row["failures"] >= limits[row["key"]] for row in rows)
+    allowed = True
+    for key, limit in limits.items():
+        rows = await LoginThrottle.raw(_COUNT_ATTEMPT, key, now, window_start, window_start, now)
+        allowed = allowed and rows[0]["failures"] <= limit
+    return allowed
 
 
-async def count_failure(client: str, account: str, settings: Settings) -> None:
-    now, window_start = _window(settings)
-    for key in (client, account):
-        await LoginThrottle.raw(_COUNT_FAILURE, key, now, window_start, window_start, now)
-
-
-async def forget_account(account: str) -> None:
-    """A successful login clears its account's failures (the client's stay counted)."""
+async def login_succeeded(client: str, account: str) -> None:
+    """The claimed attempt was the right password: the account's failures are forgotten and
+    the client's count gets its attempt back (an office behind one address logs in often)."""
     await LoginThrottle.delete().where(LoginThrottle.key == account)
+    await LoginThrottle.raw(_REFUND, client)

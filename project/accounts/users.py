@@ -54,6 +54,8 @@ def _by_login(login: str) -> Any:
 
 
 async def find_user_id(login: str) -> int | None:
+    if "\0" in login:  # PostgreSQL refuses NUL in text, and no login holds one
+        return None
     row = await BaseUser.select(BaseUser.id).where(_by_login(login)).first()
     return None if row is None else int(row["id"])
 
@@ -62,6 +64,8 @@ async def verify_login(login: str, password: str) -> int | None:
     """The active user whose username (or e-mail, when it has an @) and password match."""
     if len(login) > MAX_LOGIN_LENGTH or len(password) > MAX_PASSWORD_LENGTH:
         return None  # Piccolo refuses to hash these; they match no one
+    if "\0" in login:
+        return None  # no login holds NUL, and PostgreSQL would refuse the query
     row = (
         await BaseUser.select(BaseUser.id, BaseUser.password, BaseUser.active)
         .where(_by_login(login))

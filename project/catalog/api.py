@@ -6,13 +6,17 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, delete, get, post, put
+from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException, ValidationException
-from litestar.params import FromPath, FromQuery, JSONBody, Parameter
+from litestar.params import Body, FromPath, FromQuery, Parameter
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from project.accounts.guards import requires_staff
+from project.accounts.schemas import STAFF_REQUIRED, refusal
 from project.catalog import queries
 from project.catalog.schemas import (
+    MAX_ID,
+    MAX_PAGE,
     MAX_PAGE_SIZE,
     PAGE_SIZE,
     ProductIn,
@@ -22,8 +26,15 @@ from project.catalog.schemas import (
 )
 from project.forms import FieldError
 
-PageNumber = Annotated[int, Parameter(ge=1, description="Page number, from 1.")]
+PageNumber = Annotated[int, Parameter(ge=1, le=MAX_PAGE, description="Page number, from 1.")]
 PageSize = Annotated[int, Parameter(ge=1, le=MAX_PAGE_SIZE, description="Items per page.")]
+ProductId = Annotated[int, Parameter(ge=1, le=MAX_ID)]
+# ProductIn refuses fields it doesn't know (forbid_unknown_fields); the schema says so.
+ProductBody = Annotated[
+    ProductIn,
+    Body(media_type=RequestEncodingType.JSON, schema_extra={"additionalProperties": False}),
+]
+NOT_FOUND = {404: refusal("No product has this id.")}
 
 
 class ProductController(Controller):
@@ -52,20 +63,25 @@ class ProductController(Controller):
             pages=found.pages,
         )
 
-    @get("/{product_id:int}", summary="Get a product", exclude_from_csrf=True)
-    async def get_product(self, product_id: FromPath[int]) -> ProductOut:
+    @get("/{product_id:int}", summary="Get a product", exclude_from_csrf=True, responses=NOT_FOUND)
+    async def get_product(self, product_id: FromPath[ProductId]) -> ProductOut:
         product = await queries.get_product(product_id)
         if product is None:
             raise NotFoundException("No such product.")
         return product
 
-    @post(guards=[requires_staff], summary="Create a product (staff)")
-    async def create_product(self, data: JSONBody[ProductIn]) -> ProductOut:
+    @post(guards=[requires_staff], summary="Create a product (staff)", responses=STAFF_REQUIRED)
+    async def create_product(self, data: ProductBody) -> ProductOut:
         return await _saved(data, None)
 
-    @put("/{product_id:int}", guards=[requires_staff], summary="Replace a product (staff)")
+    @put(
+        "/{product_id:int}",
+        guards=[requires_staff],
+        summary="Replace a product (staff)",
+        responses={**STAFF_REQUIRED, **NOT_FOUND},
+    )
     async def replace_product(
-        self, product_id: FromPath[int], data: JSONBody[ProductIn]
+        self, product_id: FromPath[ProductId], data: ProductBody
     ) -> ProductOut:
         return await _saved(data, product_id)
 
@@ -74,8 +90,9 @@ class ProductController(Controller):
         guards=[requires_staff],
         status_code=HTTP_204_NO_CONTENT,
         summary="Delete a product (staff)",
+        responses={**STAFF_REQUIRED, **NOT_FOUND},
     )
-    async def delete_product(self, product_id: FromPath[int]) -> None:
+    async def delete_product(self, product_id: FromPath[ProductId]) -> None:
         if not await queries.delete_product(product_id):
             raise NotFoundException("No such product.")
 

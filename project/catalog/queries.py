@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, TypeVar, cast
 
+import msgspec
 from piccolo.columns import Column
 from piccolo.query.methods import Count, Select
 from piccolo.query.mixins import OrderByRaw
@@ -19,6 +20,8 @@ from project.forms import FieldError
 from project.pagination import Page
 
 CENTS = Decimal("0.01")
+# PostgreSQL cannot store NUL in text; SQLite can. Refused on both, so both keep the same rows.
+NO_NUL = "Remove the NUL character (an invisible control character) from this text."
 # By name regardless of case, the same on both engines (SQLite's default collation is binary).
 BY_NAME = OrderByRaw("LOWER(product.name)")
 ORDER: dict[Sort, tuple[Column | OrderByRaw, bool]] = {
@@ -96,6 +99,9 @@ async def find_products(
     search: str = "", category: str = "", sort: Sort = "name", page: int = 1, size: int = 12
 ) -> tuple[list[ProductOut], Page]:
     search = search.strip()
+    if "\0" in search or "\0" in category:
+        # No stored text holds NUL (PostgreSQL refuses it, and so would the query).
+        return [], Page.of(page, size, 0)
     shape = (bool(search), bool(category))
     values = {"pattern": like_pattern(search), "category": category}
     number = max(page, 1)
@@ -122,6 +128,9 @@ async def categories() -> list[CategoryOut]:
 async def save_product(data: ProductIn, product_id: int | None = None) -> ProductOut:
     """Insert (or update, given `product_id`) and return the stored product. Raises
     `FieldError` for a category that doesn't exist and `LookupError` for a missing product."""
+    for field in msgspec.structs.fields(data):
+        if "\0" in str(getattr(data, field.name)):
+            raise FieldError(field.name, NO_NUL)
     if not await Category.exists().where(Category.id == data.category_id):
         raise FieldError("category_id", "Choose one of the categories.")
     values: dict[Column, Any] = {

@@ -7,19 +7,50 @@ from decimal import Decimal
 from typing import Annotated, ClassVar, Literal
 
 import msgspec
+from litestar.openapi.spec import OpenAPIType, Schema
+from litestar.params import KwargDefinition
 
 from project.forms import Check, run_checks
 
 MAX_PRICE = Decimal("99999999.99")  # Numeric(10, 2)
 PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
+# Far past any real catalog (a page past the end is the last page), and small enough that the
+# page's offset fits the database's 64-bit integers: a larger one was a 500.
+MAX_PAGE = 1_000_000_000
+# Ids are Piccolo's Serial: a 32-bit integer on PostgreSQL (64-bit on SQLite). A larger number
+# in a path or a body was a 500 rather than a refusal.
+MAX_ID = 2**31 - 1
 
 Sort = Literal["name", "-name", "price", "-price", "newest"]
+# Python's \s spelled out: the schema's patterns are read by clients as JSON Schema (ECMA-262)
+# regexes, whose \s differs (it lacks \x1c-\x1f and \x85, and has \ufeff).
+SPACE = r"\t-\r\x1c- \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 # A name must have something besides spaces.
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"\S")]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=f"[^{SPACE}]")]
 Description = Annotated[str, msgspec.Meta(max_length=5000)]
 Stock = Annotated[int, msgspec.Meta(ge=0, le=1_000_000)]
-CategoryId = Annotated[int, msgspec.Meta(ge=1)]
+CategoryId = Annotated[int, msgspec.Meta(ge=1, le=MAX_ID)]
+# For the OpenAPI schema only (msgspec ignores it, and can't constrain a Decimal): what
+# `price_problem` accepts. A JSON number is accepted as well as a string.
+Price = Annotated[
+    Decimal,
+    KwargDefinition(
+        description='From 0 to 99999999.99, at most two decimal places: "12.50".',
+        schema_extra={
+            "type": None,
+            "anyOf": [
+                Schema(type=OpenAPIType.STRING, pattern=r"^[0-9]{1,8}(\.[0-9]{1,2})?$"),
+                Schema(
+                    type=OpenAPIType.NUMBER,
+                    minimum=0,
+                    maximum=float(MAX_PRICE),
+                    multiple_of=0.01,
+                ),
+            ],
+        },
+    ),
+]
 
 
 def price_problem(price: Decimal) -> str | None:
@@ -37,7 +68,7 @@ class ProductIn(msgspec.Struct, forbid_unknown_fields=True):
     checks: ClassVar[dict[str, Check]] = {"price": price_problem}
 
     name: Name
-    price: Decimal
+    price: Price
     category_id: CategoryId
     description: Description = ""
     stock: Stock = 0

@@ -7,31 +7,30 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Request, Response, get, post
+from litestar import Request, get, post
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
-from litestar.exceptions import NotFoundException
-from litestar.params import Body, FromPath, JSONBody
+from litestar.exceptions import ClientException, NotFoundException
+from litestar.openapi import ResponseSpec
+from litestar.params import Body, FromPath, Parameter
 from litestar.response import Redirect, ServerSentEvent, Template
 from litestar.response.sse import ServerSentEventMessage
-from litestar.status_codes import (
-    HTTP_200_OK,
-    HTTP_201_CREATED,
-    HTTP_400_BAD_REQUEST,
-    HTTP_409_CONFLICT,
-)
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_409_CONFLICT
 
 from project.accounts.guards import requires_login
+from project.accounts.schemas import LOGIN_AND_CSRF_REQUIRED, LOGIN_REQUIRED, refusal
 from project.accounts.sessions import CurrentUser
 from project.chat.markdown import render_markdown
 from project.chat.providers import provider_for
 from project.chat.schemas import (
+    MAX_ID,
     ConversationOut,
     ConversationWithMessages,
     MessageIn,
     MessageOut,
     NewConversation,
     RenameForm,
+    ReplyEvent,
 )
 from project.chat.service import (
     MAX_MESSAGE_LENGTH,
@@ -45,6 +44,18 @@ from project.settings import Settings
 
 UserRequest = Request[CurrentUser, str, Any]
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
+ConversationId = Annotated[int, Parameter(ge=1, le=MAX_ID)]
+# The API's bodies refuse fields they don't know (forbid_unknown_fields); the schema says so.
+StrictJSON = Body(media_type=RequestEncodingType.JSON, schema_extra={"additionalProperties": False})
+NOT_FOUND = {404: refusal("You have no conversation with this id.")}
+REPLY_STREAM = ResponseSpec(
+    ReplyEvent,
+    media_type="text/event-stream",
+    description="text/event-stream: `token` events (JSON strings), then `error` if the provider "
+    "failed, then `done` with the message id, status, provider and rendered HTML",
+    generate_examples=False,
+)
+REPLY_IN_PROGRESS = refusal("A reply in this conversation is still being written.")
 
 
 def _user(request: UserRequest) -> CurrentUser:
@@ -93,15 +104,15 @@ async def _with_messages(request: UserRequest, conversation_id: int) -> Conversa
     )
 
 
+def _title(text: str) -> str:
+    # A label, so NUL (which PostgreSQL cannot store) is dropped rather than refused.
+    return text.replace("\0", "").strip()[:200] or DEFAULT_TITLE
+
+
 async def _create(user_id: int, title: str) -> int:
     now = datetime.datetime.now(datetime.UTC)
     rows = await Conversation.insert(
-        Conversation(
-            owner=user_id,
-            title=title.strip()[:200] or DEFAULT_TITLE,
-            created_at=now,
-            updated_at=now,
-        )
+        Conversation(owner=user_id, title=_title(title), created_at=now, updated_at=now)
     )
     return int(rows[0]["id"])
 
@@ -123,7 +134,9 @@ async def chat_new(request: UserRequest) -> Redirect:
 
 @get("/chat/{conversation_id:int}", guards=[requires_login], include_in_schema=False)
 async def chat_page(
-    request: UserRequest, conversation_id: FromPath[int], settings: NamedDependency[Settings]
+    request: UserRequest,
+    conversation_id: FromPath[ConversationId],
+    settings: NamedDependency[Settings],
 ) -> Template:
     conversation = await _conversation(request, conversation_id)
     context = {
@@ -139,16 +152,19 @@ async def chat_page(
 
 @post("/chat/{conversation_id:int}/rename", guards=[requires_login], include_in_schema=False)
 async def chat_rename(
-    request: UserRequest, conversation_id: FromPath[int], data: Annotated[RenameForm, Form]
+    request: UserRequest,
+    conversation_id: FromPath[ConversationId],
+    data: Annotated[RenameForm, Form],
 ) -> Redirect:
     await _conversation(request, conversation_id)
-    title = data.title.strip()[:200] or DEFAULT_TITLE
-    await Conversation.update({Conversation.title: title}).where(Conversation.id == conversation_id)
+    await Conversation.update({Conversation.title: _title(data.title)}).where(
+        Conversation.id == conversation_id
+    )
     return Redirect(f"/chat/{conversation_id}", status_code=303)
 
 
 @post("/chat/{conversation_id:int}/delete", guards=[requires_login], include_in_schema=False)
-async def chat_delete(request: UserRequest, conversation_id: FromPath[int]) -> Redirect:
+async def chat_delete(request: UserRequest, conversation_id: FromPath[ConversationId]) -> Redirect:
     await _conversation(request, conversation_id)
     await Conversation.delete().where(Conversation.id == conversation_id)
     return Redirect("/chat", status_code=303)
@@ -157,25 +173,34 @@ async def chat_delete(request: UserRequest, conversation_id: FromPath[int]) -> R
 # API ------------------------------------------------------------------------------------------
 
 
-@get("/api/chat/conversations", guards=[requires_login], tags=["chat"])
+@get("/api/chat/conversations", guards=[requires_login], tags=["chat"], responses=LOGIN_REQUIRED)
 async def list_conversations(request: UserRequest) -> list[ConversationOut]:
     """Your conversations, most recent first."""
     return await _conversations(_user(request).id)
 
 
 @post(
-    "/api/chat/conversations", guards=[requires_login], tags=["chat"], status_code=HTTP_201_CREATED
+    "/api/chat/conversations",
+    guards=[requires_login],
+    tags=["chat"],
+    status_code=HTTP_201_CREATED,
+    responses=LOGIN_AND_CSRF_REQUIRED,
 )
 async def create_conversation(
-    request: UserRequest, data: JSONBody[NewConversation]
+    request: UserRequest, data: Annotated[NewConversation, StrictJSON]
 ) -> ConversationWithMessages:
     """Start a conversation."""
     return await _with_messages(request, await _create(_user(request).id, data.title))
 
 
-@get("/api/chat/conversations/{conversation_id:int}", guards=[requires_login], tags=["chat"])
+@get(
+    "/api/chat/conversations/{conversation_id:int}",
+    guards=[requires_login],
+    tags=["chat"],
+    responses={**LOGIN_REQUIRED, **NOT_FOUND},
+)
 async def get_conversation(
-    request: UserRequest, conversation_id: FromPath[int]
+    request: UserRequest, conversation_id: FromPath[ConversationId]
 ) -> ConversationWithMessages:
     """A conversation with its messages."""
     return await _with_messages(request, conversation_id)
@@ -186,31 +211,35 @@ async def get_conversation(
     guards=[requires_login],
     tags=["chat"],
     status_code=HTTP_200_OK,
-    response_description="text/event-stream: `token` events (JSON strings), then `error` if the "
-    "provider failed, then `done` with the message id, status, provider and rendered HTML",
+    responses={
+        HTTP_200_OK: REPLY_STREAM,
+        **LOGIN_AND_CSRF_REQUIRED,
+        **NOT_FOUND,
+        HTTP_409_CONFLICT: REPLY_IN_PROGRESS,
+    },
 )
 async def post_message(
     request: UserRequest,
-    conversation_id: FromPath[int],
-    data: JSONBody[MessageIn],
+    conversation_id: FromPath[ConversationId],
+    data: Annotated[MessageIn, StrictJSON],
     settings: NamedDependency[Settings],
-) -> ServerSentEvent | Response[dict[str, str]]:
+) -> ServerSentEvent:
     """Send a message; the reply streams back as Server-Sent Events."""
     await _conversation(request, conversation_id)
     text = data.content.strip()
-    if not text or len(text) > MAX_MESSAGE_LENGTH:
-        return Response(
-            {"detail": f"A message needs 1 to {MAX_MESSAGE_LENGTH} characters."},
-            status_code=HTTP_400_BAD_REQUEST,
-        )
+    # The length as sent, as the schema says. Refusals are Litestar's shape, as the schema says.
+    if not text or len(data.content) > MAX_MESSAGE_LENGTH:
+        raise ClientException(f"A message needs 1 to {MAX_MESSAGE_LENGTH} characters.")
+    if "\0" in text:  # PostgreSQL cannot store it; SQLite could: refused on both
+        raise ClientException("A message cannot contain the NUL character.")
     provider = provider_for(settings)
     try:
         answer_id, history = await start_reply(conversation_id, text, provider)
     except ReplyInProgress:
-        return Response(
-            {"detail": "A reply in this conversation is still being written; wait for it to end."},
+        raise ClientException(
+            "A reply in this conversation is still being written; wait for it to end.",
             status_code=HTTP_409_CONFLICT,
-        )
+        ) from None
 
     async def events() -> AsyncIterator[ServerSentEventMessage]:
         async for event in run_reply(answer_id, history, provider):

@@ -8,6 +8,7 @@ interrupted (the reader left) — with whatever text had arrived.
 from __future__ import annotations
 
 import datetime
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -18,10 +19,17 @@ from piccolo.engine.finder import engine_finder
 from project.chat.markdown import render_markdown
 from project.chat.providers import Provider, ProviderError
 from project.chat.tables import DEFAULT_TITLE, Conversation, Message
+from project.database.errors import describe_connection_error, is_unavailable
+
+logger = logging.getLogger(__name__)
 
 MAX_MESSAGE_LENGTH = 8000
 # A "streaming" answer older than this was orphaned by a crash; it no longer blocks new messages.
 STALE_STREAM = datetime.timedelta(minutes=10)
+# How long a finished reply waits for the database to come back before it is given up.
+SAVE_RETRY_SECONDS = 15.0
+SAVE_RETRY_INTERVAL_SECONDS = 0.5
+UNSAVED = "The reply could not be saved: the database is unavailable. Send it again shortly."
 
 
 class ReplyInProgress(Exception):
@@ -93,6 +101,7 @@ async def run_reply(
 ) -> AsyncIterator[Event]:
     parts: list[str] = []
     status, error = "interrupted", ""
+    saved = False
     try:
         try:
             async for token in provider.stream(history):
@@ -102,6 +111,11 @@ async def run_reply(
         except ProviderError as failure:
             status, error = "failed", str(failure)
             yield Event("error", error)
+        # Saved before `done`: a reply the reader was told is complete is stored.
+        saved = await _save_reply(answer_id, parts, status, error)
+        if not saved:
+            status = "failed"
+            yield Event("error", UNSAVED)
         yield Event(
             "done",
             {
@@ -112,9 +126,31 @@ async def run_reply(
             },
         )
     finally:
-        # Also when the reader has gone and this generator is being cancelled: save what
-        # arrived, shielded so that the cancellation cannot cut the write short.
-        with anyio.CancelScope(shield=True):
+        if not saved:
+            # The reader has gone and this generator is being cancelled, or the save failed:
+            # save what arrived, shielded so that the cancellation cannot cut the write short.
+            with anyio.CancelScope(shield=True):
+                await _save_reply(answer_id, parts, "interrupted", error)
+
+
+async def _save_reply(answer_id: int, parts: list[str], status: str, error: str) -> bool:
+    """Write the reply; while the database is away (a restart, a failover), try again for a
+    while. A reply left "streaming" would block its conversation for STALE_STREAM."""
+    # Without NUL, which a model may send but PostgreSQL cannot store.
+    content = "".join(parts).replace("\0", "")
+    deadline = anyio.current_time() + SAVE_RETRY_SECONDS
+    while True:
+        try:
             await Message.update(
-                {Message.content: "".join(parts), Message.status: status, Message.error: error}
+                {Message.content: content, Message.status: status, Message.error: error}
             ).where(Message.id == answer_id)
+        # Whatever it is, the stream must end with an event, not a cut connection.
+        except Exception as failure:  # noqa: BLE001
+            if not is_unavailable(failure) or anyio.current_time() > deadline:
+                logger.warning(
+                    "chat: reply %s not saved: %s", answer_id, describe_connection_error(failure)
+                )
+                return False
+            await anyio.sleep(SAVE_RETRY_INTERVAL_SECONDS)
+        else:
+            return True

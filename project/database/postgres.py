@@ -12,7 +12,9 @@ What the stock `PostgresEngine` does that this one doesn't:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
+from types import TracebackType
 from typing import Any, Self, cast
 
 from asyncpg import Connection
@@ -47,6 +49,33 @@ class BoundedTransaction(PostgresTransaction):
         self.context = self.engine.current_transaction.set(self)
         return self
 
+    async def __aexit__(
+        self,
+        exception_type: type[BaseException] | None,
+        exception: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> bool:
+        if self._parent:
+            return exception is None
+        try:
+            if exception is None:
+                if not self._committed and not self._rolled_back:
+                    await self.commit()
+            elif not self._rolled_back:
+                # When the connection died with the transaction (a database restart) the server
+                # has rolled it back already, and the rollback fails too: the body's error is
+                # the one to report, where Piccolo would raise the rollback's in its place.
+                # (Releasing resets, or else discards, the connection.)
+                with contextlib.suppress(Exception):
+                    await self.rollback()
+        finally:
+            # Whatever commit or rollback did. Piccolo skips both when either raises: the
+            # connection stays out of the pool (unless it died, which asyncpg's pool notices)
+            # and the task stays "inside" the dead transaction, so its next one nests in it.
+            await self.engine.release(self.connection)
+            self.engine.current_transaction.reset(self.context)
+        return exception is None
+
 
 class SQLCursorBatch(BaseBatch):
     """`.batch()` through a SQL-level cursor inside a transaction on a pooled connection.
@@ -77,10 +106,15 @@ class SQLCursorBatch(BaseBatch):
             raise
         return self
 
-    async def __aexit__(self, *exc_info: object) -> bool:
-        if exc_info[0] is None:
+    async def __aexit__(
+        self,
+        exception_type: type[BaseException] | None,
+        exception: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> bool:
+        if exception is None:
             await self._connection.execute(f"CLOSE {self.cursor_name}")
-        await self._transaction.__aexit__(*exc_info)
+        await self._transaction.__aexit__(exception_type, exception, traceback)
         return False
 
     async def next(self) -> list[dict[str, Any]]:

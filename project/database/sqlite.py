@@ -18,11 +18,13 @@ small query itself and halved a one-row endpoint's throughput (see bench/).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import threading
 import weakref
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import TracebackType
 from typing import Any, Self, cast
 
 from piccolo.engine.sqlite import (
@@ -79,6 +81,29 @@ class WriteSafeTransaction(SQLiteTransaction):
             raise
         self.context = self.engine.current_transaction.set(self)
         return self
+
+    async def __aexit__(
+        self,
+        exception_type: type[BaseException] | None,
+        exception: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> bool:
+        if self._parent:
+            return exception is None
+        try:
+            if exception is None:
+                if not self._committed and not self._rolled_back:
+                    await self.commit()
+            elif not self._rolled_back:
+                # A failed rollback (the disk went away) must not hide the body's error.
+                with contextlib.suppress(Exception):
+                    await self.rollback()
+        finally:
+            # Piccolo skips this when commit or rollback raises, leaking the connection and
+            # aiosqlite's non-daemon thread (the process then hangs at exit).
+            await self.connection.close()
+            self.engine.current_transaction.reset(self.context)
+        return exception is None
 
 
 class SQLiteBatch(AsyncBatch):

@@ -3,6 +3,7 @@
 import asyncio
 
 from litestar import Response, get
+from litestar.openapi import ResponseSpec
 from litestar.status_codes import HTTP_503_SERVICE_UNAVAILABLE
 from piccolo.engine.finder import engine_finder
 
@@ -17,7 +18,18 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@get("/readyz", tags=["health"], exclude_from_csrf=True)
+@get(
+    "/readyz",
+    tags=["health"],
+    exclude_from_csrf=True,
+    responses={
+        HTTP_503_SERVICE_UNAVAILABLE: ResponseSpec(
+            dict[str, str],
+            description='{"status": "unavailable", "reason": …}',
+            generate_examples=False,
+        )
+    },
+)
 async def readyz() -> Response[dict[str, str]]:
     """The database answers a query; 503 with the reason when it doesn't."""
     engine = engine_finder()

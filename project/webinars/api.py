@@ -6,16 +6,25 @@ from collections.abc import Mapping
 from typing import Annotated, Any
 
 from litestar import Controller, get, post
-from litestar.exceptions import ClientException
-from litestar.params import FromQuery, JSONBody, Parameter
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import ClientException, ValidationException
+from litestar.params import Body, FromQuery, Parameter
 from litestar.status_codes import HTTP_409_CONFLICT
 
 from project.accounts.guards import requires_staff
+from project.accounts.schemas import CSRF_REQUIRED, STAFF_REQUIRED, refusal
+from project.forms import FieldError
 from project.webinars import queries
 from project.webinars.schemas import RegistrantOut, RegistrantPage, RegistrationIn
 
 PageNumber = Annotated[int, Parameter(ge=1, description="Page number, from 1.")]
 PageSize = Annotated[int, Parameter(ge=1, le=100, description="Registrants per page.")]
+# RegistrationIn refuses fields it doesn't know (forbid_unknown_fields); the schema says so.
+RegistrationBody = Annotated[
+    RegistrationIn,
+    Body(media_type=RequestEncodingType.JSON, schema_extra={"additionalProperties": False}),
+]
+ALREADY_REGISTERED = refusal("This e-mail address is already registered.")
 
 
 def _registrant(row: Mapping[str, Any]) -> RegistrantOut:
@@ -35,14 +44,24 @@ class RegistrantController(Controller):
     path = "/api/webinars/registrants"
     tags = ("webinars",)
 
-    @post(summary="Register for a webinar")
-    async def register(self, data: JSONBody[RegistrationIn]) -> RegistrantOut:
+    @post(
+        summary="Register for a webinar",
+        responses={**CSRF_REQUIRED, HTTP_409_CONFLICT: ALREADY_REGISTERED},
+    )
+    async def register(self, data: RegistrationBody) -> RegistrantOut:
         try:
             return _registrant(await queries.register(data))
         except queries.EmailTaken:
             raise ClientException(queries.TAKEN, status_code=HTTP_409_CONFLICT) from None
+        except FieldError as error:  # a value the database could not store
+            raise ValidationException(str(error)) from None
 
-    @get(guards=[requires_staff], summary="List registrants (staff)", exclude_from_csrf=True)
+    @get(
+        guards=[requires_staff],
+        summary="List registrants (staff)",
+        exclude_from_csrf=True,
+        responses=STAFF_REQUIRED,
+    )
     async def list_registrants(
         self,
         q: FromQuery[str] = "",

@@ -6,6 +6,8 @@ import datetime
 from collections.abc import Mapping
 from typing import Any
 
+import msgspec
+
 from project.database.compiled import CompiledQuery, Slot
 from project.database.search import contains_text
 from project.forms import FieldError
@@ -17,6 +19,7 @@ from project.webinars.tables import Registrant
 
 PHOTO_FOLDER = "registrants"
 TAKEN = "This e-mail address is already registered."
+NO_NUL = "Remove the NUL character (an invisible control character) from this text."
 
 
 class EmailTaken(FieldError):
@@ -57,7 +60,11 @@ REGISTER = CompiledQuery(
 
 
 async def register(data: RegistrationIn) -> Mapping[str, Any]:
-    """The new registrant's row; `EmailTaken` if the address is already registered."""
+    """The new registrant's row; `EmailTaken` if the address is already registered, and
+    `FieldError` for text holding NUL (PostgreSQL cannot store it; SQLite would)."""
+    for field in msgspec.structs.fields(data):
+        if "\0" in str(getattr(data, field.name)):
+            raise FieldError(field.name, NO_NUL)
     rows = await REGISTER.rows(
         name=data.name.strip(),
         email=data.email,
@@ -74,6 +81,8 @@ async def register(data: RegistrationIn) -> Mapping[str, Any]:
 async def find_registrants(search: str, page: int, size: int) -> tuple[list[dict[str, Any]], Page]:
     query = Registrant.select(*COLUMNS)
     count = Registrant.count()
+    if "\0" in search:  # no stored text holds NUL (PostgreSQL refuses it in the query too)
+        return [], Page.of(page, size, 0)
     if search := search.strip():
         where = contains_text(search, Registrant.name, Registrant.email, Registrant.company)
         query, count = query.where(where), count.where(where)

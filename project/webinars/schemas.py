@@ -7,10 +7,15 @@ import msgspec
 
 from project.forms import Check, run_checks
 
+# Python's \s spelled out: the schema's patterns are read by clients as JSON Schema (ECMA-262)
+# regexes, whose \s differs (it lacks \x1c-\x1f and \x85, and has \ufeff).
+SPACE = r"\t-\r\x1c- \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 # Deliberately loose: one @, something on each side, no spaces. The confirmation a real
 # deployment would send is the only true check.
-Email = Annotated[str, msgspec.Meta(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"\S")]
+Email = Annotated[
+    str, msgspec.Meta(max_length=254, pattern=f"^[^@{SPACE}]+@[^@{SPACE}]+\\.[^@{SPACE}]+$")
+]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=f"[^{SPACE}]")]
 
 
 def date_problem(date: datetime.date) -> str | None:

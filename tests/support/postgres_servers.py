@@ -315,11 +315,18 @@ class PostgresServer:
             conf.write(self._config())
         (data / "pg_hba.conf").write_text(self._hba())
 
+        self.start()
+        self._create_app_database(log)
+
+    def start(self) -> None:
+        """Start the server on its port and data; after `stop()`, a restart as an outage ends."""
+        base = self._base
+        log = base / "postgres.log"
         _run(
             [
                 str(_require(find_postgres_bin("pg_ctl"), "pg_ctl")),
                 "--pgdata",
-                str(data),
+                str(base / "data"),
                 "--log",
                 str(log),
                 "--wait",
@@ -331,7 +338,27 @@ class PostgresServer:
             what="starting PostgreSQL",
             log=log,
         )
-        self._create_app_database(log)
+
+    def stop(self, mode: str = "fast") -> None:
+        """Stop the server, keeping its data, port and certificates for `start()`: an outage.
+
+        `fast` is what a managed database's restart does (sessions are told, then cut);
+        `immediate` is a crash.
+        """
+        _run(
+            [
+                str(_require(find_postgres_bin("pg_ctl"), "pg_ctl")),
+                "--pgdata",
+                str(self._base / "data"),
+                "--mode",
+                mode,
+                "--wait",
+                "stop",
+            ],
+            cwd=self._base,
+            what="stopping PostgreSQL",
+            log=self._base / "postgres.log",
+        )
 
     def _config(self) -> str:
         settings = {
@@ -427,12 +454,21 @@ class PgBouncer:
     password = APP_PASSWORD
     database = APP_DATABASE
 
-    def __init__(self, server: PostgresServer, *, default_pool_size: int = 2) -> None:
+    def __init__(
+        self,
+        server: PostgresServer,
+        *,
+        default_pool_size: int = 2,
+        settings: dict[str, str] | None = None,
+    ) -> None:
+        """`settings`: more pgbouncer.ini lines for the [pgbouncer] section, e.g.
+        {"server_login_retry": "1"}."""
         if server.certificates is None:
             raise ValueError("PgBouncer needs a PostgresServer started with ssl=True")
         self.server = server
         self.certificates: Certificates = server.certificates
         self.default_pool_size = default_pool_size
+        self.settings = dict(settings or {})
         self.port = 0
         self._dir: Path | None = None
         self._process: subprocess.Popen[bytes] | None = None
@@ -476,6 +512,13 @@ class PgBouncer:
         (base / "userlist.txt").chmod(0o600)
         (base / "pgbouncer.ini").write_text(self._config(base, log))
         _give_to_server_user(base)
+        self.start()
+
+    def start(self) -> None:
+        """Run PgBouncer on its port and configuration; after `stop()`, a restart."""
+        if self._dir is None:
+            raise RuntimeError("pgbouncer is not set up")
+        base, log = self._dir, self._dir / "pgbouncer.log"
         pgbouncer = str(_require(find_pgbouncer(), "pgbouncer"))
         who = _server_identity()
         self._process = subprocess.Popen(
@@ -511,7 +554,7 @@ class PgBouncer:
             f"client_tls_ca_file = {c.ca_cert}\n"
             "server_tls_sslmode = verify-full\n"
             f"server_tls_ca_file = {c.ca_cert}\n"
-        )
+        ) + "".join(f"{key} = {value}\n" for key, value in self.settings.items())
 
     def _wait_until_serving_tls(self, log: Path) -> None:
         context = ssl.create_default_context(cafile=str(self.certificates.ca_cert))
@@ -530,7 +573,8 @@ class PgBouncer:
                     raise RuntimeError(f"pgbouncer never served TLS: {error}{_tail(log)}") from None
                 time.sleep(0.05)
 
-    def _stop(self) -> None:
+    def stop(self) -> None:
+        """Stop PgBouncer at once, cutting its clients off, keeping its set-up for `start()`."""
         process, self._process = self._process, None
         if process is not None and process.poll() is None:
             # SIGTERM is PgBouncer's immediate shutdown (SIGINT would wait for clients).
@@ -540,6 +584,9 @@ class PgBouncer:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+    def _stop(self) -> None:
+        self.stop()
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None

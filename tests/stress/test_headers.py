@@ -1,0 +1,369 @@
+"""Security headers and cookie flags on every page, in production mode: every GET route the app
+has (read from `app.routes`, so a new page is checked without being listed here), every static
+and uploaded file, the error pages, the Piccolo Admin mount, anonymous and logged in; and every
+cookie any of them, or a login, logout or form, sets.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from http.cookies import SimpleCookie
+from typing import Any, cast
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from litestar import Litestar
+from litestar.routes import HTTPRoute
+
+from project.accounts.users import create_user
+from project.catalog.tables import Category, Product
+from project.chat.tables import Conversation
+from project.features import FEATURES
+from project.headers import (
+    CONTENT_SECURITY_POLICY,
+    DOCS_CONTENT_SECURITY_POLICY,
+    DOCS_PATH,
+    MOUNT_CONTENT_SECURITY_POLICY,
+    SECURITY_HEADERS,
+    STRICT_TRANSPORT_SECURITY,
+)
+from project.settings import BASE_DIR
+from project.storage.routes import MEDIA_PREFIX
+from project.webinars.tables import Registrant
+from tests.stress.figures import Figures
+from tests.support.accounts import PASSWORD, csrf_token, log_in
+from tests.support.apps import build_app
+
+pytestmark = pytest.mark.engine_independent
+
+PART = "Security headers and cookies (production)"
+BASE_URL = "https://localhost"
+BROWSER = {"accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+STATIC_FILES = sorted(
+    path.relative_to(BASE_DIR / "static").as_posix()
+    for path in (BASE_DIR / "static").rglob("*")
+    if path.is_file()
+)
+ROUTE_PARAMETER = re.compile(r"\{(\w+)(?::\w+)?\}")
+# The media route sends its own, stricter policy: a file is no page.
+MEDIA_POLICY = "default-src 'none'; sandbox"
+
+# Cookie flags that are missing on purpose; exact, so a change either way shows. Every other
+# cookie must be Secure, HttpOnly and SameSite=Lax/Strict.
+COOKIE_EXCEPTIONS = {
+    # Piccolo Admin's JavaScript reads it (it sends it back as X-CSRFToken).
+    "csrftoken": {"httponly"},
+}
+# What the OpenAPI page's policy lets through that the site's forbids: Swagger UI from its CDN,
+# started by an inline script.
+DOCS_ALLOWANCES = ("inline <script>", "from https://cdn.jsdelivr.net/", "<style> element", "style=")
+
+
+class BlockedByPolicy(HTMLParser):
+    """What CONTENT_SECURITY_POLICY would stop a browser from loading or running in a page:
+    anything from another origin, inline scripts, style elements and attributes, event
+    handler attributes."""
+
+    def __init__(self, page: str) -> None:
+        super().__init__()
+        self.blocked: list[str] = []
+        self._script: dict[str, str | None] | None = None
+        self.feed(page)
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        for name, value in attrs:
+            if name.startswith("on") or name == "style":
+                self.blocked.append(f"<{tag} {name}={value!r}>")
+        source = attributes.get("src") if tag in {"script", "img", "iframe"} else None
+        if tag == "link" and attributes.get("rel") in {"stylesheet", "icon", "preload"}:
+            source = attributes.get("href")
+        if source and urlsplit(source).netloc not in {"", "localhost"}:
+            self.blocked.append(f"<{tag}> from {source}")
+        if tag == "style":
+            self.blocked.append("<style> element")
+        if tag == "script":
+            self._script = attributes
+
+    def handle_data(self, data: str) -> None:
+        script = self._script
+        executable = script is not None and script.get("type") in {
+            None,
+            "module",
+            "text/javascript",
+        }
+        if executable and script is not None and "src" not in script and data.strip():
+            self.blocked.append(f"inline <script>: {data.strip()[:60]!r}")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "script":
+            self._script = None
+
+
+@dataclass
+class Tally:
+    responses: int = 0
+    pages: int = 0
+    pages_audited: int = 0
+    headers: int = 0
+    cookies: dict[str, set[str]] = field(default_factory=dict)
+    cookies_checked: int = 0
+
+
+@dataclass
+class Site:
+    app: Litestar
+    anonymous: httpx.AsyncClient
+    staff: httpx.AsyncClient
+    plain: httpx.AsyncClient
+    parameters: dict[str, list[str]]
+    tally: Tally
+
+
+def get_routes(app: Litestar) -> list[str]:
+    """Every path template the app answers GET on (its own routes, the static files', the
+    OpenAPI docs'); the admin mount is an ASGI route and is visited on its own."""
+    return sorted(
+        route.path
+        for route in app.routes
+        if isinstance(route, HTTPRoute) and "GET" in route.methods
+    )
+
+
+async def _load_rows() -> dict[str, list[str]]:
+    """The demo data, and the values for every path parameter a GET route has."""
+    for feature in FEATURES:
+        if feature.load_demo:
+            await feature.load_demo()
+    staff = await create_user("boss", "boss@example.com", PASSWORD, admin=True, superuser=True)
+    await create_user("plain", "plain@example.com", PASSWORD)
+    now = datetime.datetime.now(datetime.UTC)
+    conversation = await Conversation.insert(
+        Conversation(owner=staff, title="Headers", created_at=now, updated_at=now)
+    )
+    product = await Product.select(Product.id).first()
+    registrant = await Registrant.select(Registrant.id).first()
+    photos = await Registrant.select(Registrant.photo).where(Registrant.photo.is_not_null())
+    assert product
+    assert registrant
+    assert photos
+    return {
+        "product_id": [str(product["id"])],
+        "registrant_id": [str(registrant["id"])],
+        "conversation_id": [str(conversation[0]["id"])],
+        "key": [row["photo"] for row in photos],
+        "file_path": STATIC_FILES,
+        "path": ["no-such-schema-page"],
+    }
+
+
+@pytest.fixture(scope="module")
+def tally(figures: Figures) -> Iterator[Tally]:
+    """Counts over the module's tests, recorded at its end."""
+    tally = Tally()
+    yield tally
+    figures.record(PART, "responses checked", tally.responses, "anonymous, staff and non-staff")
+    figures.record(PART, "HTML pages checked", tally.pages)
+    figures.record(PART, "pages audited against the CSP", tally.pages_audited)
+    figures.record(PART, "headers checked", tally.headers)
+    figures.record(PART, "cookies checked", tally.cookies_checked, ", ".join(sorted(tally.cookies)))
+
+
+@pytest.fixture
+async def site(clean_tables: None, tally: Tally) -> AsyncIterator[Site]:
+    parameters = await _load_rows()
+    app = await build_app(
+        environment="production",
+        secret_key="x" * 48,
+        allowed_hosts=("localhost",),
+        signup_enabled=True,
+    )
+    transport = httpx.ASGITransport(app=cast(Any, app))
+    # Three sessions on one app, in one lifespan (one database pool).
+    async with (
+        app.lifespan(),
+        httpx.AsyncClient(transport=transport, base_url=BASE_URL) as anonymous,
+        httpx.AsyncClient(transport=transport, base_url=BASE_URL) as staff,
+        httpx.AsyncClient(transport=transport, base_url=BASE_URL) as plain,
+    ):
+        site = Site(app, anonymous, staff, plain, parameters, tally)
+        for client, username in ((staff, "boss"), (plain, "plain")):
+            logged_in = await log_in(client, username)
+            check_response(site, logged_in)
+            assert logged_in.status_code == 303, logged_in.text
+        yield site
+
+
+def check_response(site: Site, response: httpx.Response) -> None:
+    """The site's headers (or, on the admin mount, what it sends) and every cookie set."""
+    tally = site.tally
+    tally.responses += 1
+    headers = response.headers
+    if "text/html" in headers.get("content-type", ""):
+        tally.pages += 1
+    label = f"{response.request.method} {response.request.url.path} ({response.status_code})"
+    path = response.request.url.path
+    expected = {**SECURITY_HEADERS, "strict-transport-security": STRICT_TRANSPORT_SECURITY}
+    if path.startswith("/admin"):
+        # Piccolo Admin's single-page app brings its own scripts: only framing is forbidden.
+        expected["content-security-policy"] = MOUNT_CONTENT_SECURITY_POLICY
+    elif path == DOCS_PATH or path.startswith(f"{DOCS_PATH}/"):
+        expected["content-security-policy"] = DOCS_CONTENT_SECURITY_POLICY
+    elif path.startswith(MEDIA_PREFIX) and response.status_code == 200:
+        expected["content-security-policy"] = MEDIA_POLICY
+    for name, value in expected.items():
+        assert headers.get_list(name) == [value], (label, name, headers.get_list(name))
+    tally.headers += len(expected)
+    for set_cookie in headers.get_list("set-cookie"):
+        check_cookie(site, label, set_cookie)
+
+
+def check_cookie(site: Site, label: str, set_cookie: str) -> None:
+    parsed = SimpleCookie()
+    parsed.load(set_cookie)
+    ((name, morsel),) = parsed.items()
+    lacking = set()
+    if not morsel["secure"]:
+        lacking.add("secure")
+    if not morsel["httponly"]:
+        lacking.add("httponly")
+    assert morsel["samesite"].lower() in {"lax", "strict"}, (label, set_cookie)
+    assert lacking == COOKIE_EXCEPTIONS.get(name, set()), (label, set_cookie)
+    site.tally.cookies.setdefault(name, set()).add(label)
+    site.tally.cookies_checked += 1
+
+
+async def visit(site: Site, client: httpx.AsyncClient, url: str) -> httpx.Response:
+    response = await client.get(url, headers=BROWSER)
+    check_response(site, response)
+    return response
+
+
+def urls_for(template: str, parameters: dict[str, list[str]]) -> list[str]:
+    names = ROUTE_PARAMETER.findall(template)
+    assert len(names) <= 1, template  # none has two yet; fill them as pairs if one does
+    unknown = set(names) - parameters.keys()
+    assert not unknown, f"a GET route with a new path parameter, give it a value: {template}"
+    if not names:
+        return [template]
+    return [ROUTE_PARAMETER.sub(value, template) for value in parameters[names[0]]]
+
+
+async def test_every_get_route_sends_the_security_headers(site: Site, figures: Figures) -> None:
+    routes = get_routes(site.app)
+    visited: set[str] = set()
+    for template in routes:
+        for url in urls_for(template, site.parameters):
+            staff = await visit(site, site.staff, url)
+            # As a superuser every page renders (only the docs' made-up page is a 404), so the
+            # headers are checked on the real pages, not only on redirects to the login.
+            expected = 404 if template == "/schema/{path:str}" else 200
+            assert staff.status_code == expected, (url, staff.status_code)
+            if "text/html" in staff.headers["content-type"] and expected == 200:
+                blocked = BlockedByPolicy(staff.text).blocked
+                site.tally.pages_audited += 1
+                if template.startswith(DOCS_PATH):
+                    blocked = [b for b in blocked if not any(a in b for a in DOCS_ALLOWANCES)]
+                assert blocked == [], (url, blocked)
+            for who, client in (("anonymous", site.anonymous), ("plain", site.plain)):
+                response = await visit(site, client, url)
+                assert response.status_code < 500, (who, url, response.status_code)
+            visited.add(template)
+    # Every GET route the app has was visited, and the only other kind of route is the admin
+    # mount (test_the_admin_mount): a new page, or a new mount, can't be left out.
+    assert visited == set(routes)
+    assert [route.path for route in site.app.routes if not isinstance(route, HTTPRoute)] == [
+        "/admin"
+    ]
+    # The policy every page carries forbids framing the site (as X-Frame-Options does).
+    assert "frame-ancestors 'none'" in CONTENT_SECURITY_POLICY
+    figures.record(PART, "GET routes visited", len(visited), "all of app.routes, 3 sessions each")
+
+
+async def test_error_pages_send_the_security_headers(site: Site) -> None:
+    cases = [
+        (site.anonymous, "/no-such-page", 404),
+        (site.anonymous, "/api/no-such-endpoint", 404),
+        (site.anonymous, "/products/999999", 404),
+        (site.anonymous, f"{MEDIA_PREFIX}registrants/none.jpg", 303),
+        (site.staff, f"{MEDIA_PREFIX}registrants/none.jpg", 404),
+        (site.plain, "/dashboard", 403),
+        (site.plain, "/api/dashboard", 403),
+        (site.anonymous, "/api/dashboard", 401),
+        (site.anonymous, "/api/products?page=0", 400),
+    ]
+    for client, url, status in cases:
+        response = await visit(site, client, url)
+        assert response.status_code == status, (url, response.status_code)
+    other_host = await site.anonymous.get("/", headers={"host": "attacker.example"})
+    check_response(site, other_host)
+    assert other_host.status_code == 400
+    wrong_method = await site.anonymous.put("/healthz")
+    check_response(site, wrong_method)
+    assert wrong_method.status_code == 405
+
+
+async def test_the_admin_mount(site: Site) -> None:
+    index = await visit(site, site.staff, "/admin/")
+    assert index.status_code == 200
+    assert "csrftoken" in site.tally.cookies
+    assets = re.findall(r'(?:src|href)="\./(assets/[^"]+)"', index.text)
+    assert assets
+    table = Product._meta.tablename
+    row = site.parameters["product_id"][0]
+    paths = [
+        "/admin",
+        *(f"/admin/{asset}" for asset in assets),
+        "/admin/public/meta/",
+        "/admin/api/tables/",
+        f"/admin/api/tables/{table}/",
+        f"/admin/api/tables/{table}/schema/",
+        f"/admin/api/tables/{table}/{row}/",
+        "/admin/api/user/",
+        "/admin/api/forms/",
+    ]
+    for path in paths:
+        staff = await visit(site, site.staff, path)
+        assert staff.status_code in {200, 307}, (path, staff.status_code)
+        anonymous = await visit(site, site.anonymous, path)
+        assert anonymous.status_code in {200, 307, 401}, (path, anonymous.status_code)
+    # The admin's own login sets the session cookie too.
+    await visit(site, site.anonymous, "/admin/")
+    login = await site.anonymous.post(
+        "/admin/public/login/",
+        json={"username": "boss", "password": PASSWORD},
+        # In production piccolo_api's CSRF check also wants the page it came from.
+        headers={
+            "X-CSRFToken": site.anonymous.cookies["csrftoken"],
+            "referer": f"{BASE_URL}/admin/",
+        },
+    )
+    check_response(site, login)
+    assert login.status_code == 200, login.text
+    assert any(cookie.startswith("id=") for cookie in login.headers.get_list("set-cookie"))
+
+
+async def test_cookies_set_by_logins_forms_and_logout(site: Site) -> None:
+    token = await csrf_token(site.staff, "/products/new")
+    category = await Category.select(Category.id).first()
+    assert category
+    created = await site.staff.post(
+        "/products/new",
+        data={"name": "Cookie jar", "price": "3.50", "category_id": category["id"]},
+        headers={"x-site-csrf": token},
+    )
+    check_response(site, created)
+    assert created.status_code == 303, created.text
+    shown = await visit(site, site.staff, created.headers["location"])  # reads the flash message
+    assert "Added Cookie jar." in shown.text
+    logout = await site.staff.post("/logout", data={"_csrf_token": token})
+    check_response(site, logout)
+    assert logout.status_code == 303
+    # Each cookie the site and the admin set was seen, with its flags checked.
+    assert {"id", "site_csrf", "site_flash"} <= site.tally.cookies.keys(), site.tally.cookies

@@ -1,0 +1,327 @@
+"""Forged requests and the wrong people: every state-changing route of the site (enumerated
+from the app) and every write of Piccolo Admin (from its own OpenAPI schema) refuses a missing
+or forged CSRF token, writing nothing; every staff-only route and every admin API route refuses
+anonymous and non-staff users, and a staff member whose account was deactivated."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any, cast
+
+import anyio
+import httpx
+from litestar import Litestar
+from litestar.routes import HTTPRoute
+from piccolo.apps.user.tables import BaseUser
+
+from project.accounts.guards import requires_staff
+from project.accounts.sessions import start_session
+from project.catalog.tables import Category, Product
+from project.chat.tables import Conversation
+from project.features import FEATURES
+from project.settings import get_settings
+from project.storage.backends import create_storage
+from project.webinars.tables import Registrant
+from tests.stress.figures import Figures
+from tests.stress.hostile import Counter, fingerprint
+from tests.stress.payloads import png
+from tests.support.accounts import PASSWORD, People, csrf_token, log_in
+
+PART = "hostile input: CSRF and access"
+WRITES = {"POST", "PUT", "PATCH", "DELETE"}
+PARAMETER = re.compile(r"\{(\w+)(?::\w+)?\}")
+
+
+def site_writes(app: Litestar) -> list[tuple[str, str]]:
+    """(method, path) of every route that changes state and is checked for CSRF."""
+    return [
+        (method, route.path)
+        for route in app.routes
+        if isinstance(route, HTTPRoute)
+        for handler in route.route_handlers
+        for method in sorted(handler.http_methods & WRITES)
+        if not handler.opt.get("exclude_from_csrf")
+    ]
+
+
+def staff_routes(app: Litestar) -> list[tuple[str, str]]:
+    return [
+        (method, route.path)
+        for route in app.routes
+        if isinstance(route, HTTPRoute)
+        for handler in route.route_handlers
+        if requires_staff in handler.resolve_guards()
+        for method in sorted(handler.http_methods)
+    ]
+
+
+def admin_table_names() -> set[str]:
+    settings = get_settings()
+    storage = create_storage(settings)
+    return {
+        config.table_class._meta.tablename
+        for feature in FEATURES
+        for config in feature.admin_tables(storage, settings)
+    }
+
+
+def admin_api_routes() -> list[tuple[str, str]]:
+    """(method, path) of every route of Piccolo Admin's API, from the app the site mounts (its
+    own /admin/api/openapi.json redirects to itself behind the mount)."""
+    from main import app
+
+    mount = next(route for route in app.routes if route.path == "/admin")
+    handler = cast(Any, mount).route_handler
+    cells = [cell.cell_contents for cell in handler.fn.__closure__ or ()]
+    admin = next(cell for cell in cells if hasattr(cell, "routes"))
+    api = next(route for route in admin.routes if getattr(route, "path", "") == "/api").app
+    while not hasattr(api, "routes"):  # under its authentication middleware
+        api = api.app
+    return [
+        (method, "/api" + route.path)
+        for route in api.routes
+        for method in sorted(getattr(route, "methods", None) or ())
+        if method in WRITES | {"GET"}
+    ]
+
+
+def fill(path: str, ids: dict[str, int]) -> str:
+    missing = [name for name in PARAMETER.findall(path) if name not in ids]
+    assert not missing, f"give the CSRF test an id for {missing} in {path}"
+    return PARAMETER.sub(lambda found: str(ids[found.group(1)]), path)
+
+
+async def test_every_write_refuses_a_missing_or_forged_csrf_token(
+    client: httpx.AsyncClient, people: People, figures: Figures
+) -> None:
+    from main import app
+
+    counter = Counter()
+    counter.attach(client)
+    category = (await Category.insert(Category(name="Tools", slug="tools")))[0]["id"]
+    product = (
+        await Product.insert(Product(name="Saw", price=1, category=category, description=""))
+    )[0]["id"]
+    registrant = (await Registrant.insert(Registrant(name="Ada", email="ada@example.com")))[0]["id"]
+    conversation = (await Conversation.insert(Conversation(owner=people.superuser)))[0]["id"]
+    ids = {"product_id": product, "registrant_id": registrant, "conversation_id": conversation}
+    await log_in(client, "boss")
+    token = await csrf_token(client, "/account")
+    transport = cast(httpx.ASGITransport, client._transport)
+    other = httpx.AsyncClient(transport=transport, base_url="http://localhost")
+    others_token = await csrf_token(other)
+    await other.aclose()
+    cookieless = httpx.AsyncClient(
+        transport=transport, base_url="http://localhost", cookies={"id": client.cookies["id"]}
+    )
+    counter.attach(cookieless)
+    product_form = {"name": "Plane", "price": "2.00", "category_id": str(category)}
+    registration = {"name": "Bo", "email": "bo@example.com", "webinar_date": "2099-01-01"}
+    # What each write needs besides the token, so that only the token decides; a new route
+    # stops the test until it is given its request here.
+    bodies: dict[tuple[str, str], dict[str, Any]] = {
+        ("POST", "/login"): {"data": {"username": "boss", "password": PASSWORD}},
+        ("POST", "/account/password"): {
+            "data": {
+                "current_password": PASSWORD,
+                "new_password": PASSWORD,
+                "confirm_password": PASSWORD,
+            }
+        },
+        ("POST", "/signup"): {"data": {"username": "eve", "email": "eve@example.com"}},
+        ("POST", "/api/products"): {"json": {**product_form, "category_id": category}},
+        ("PUT", "/api/products/{product_id:int}"): {
+            "json": {**product_form, "category_id": category}
+        },
+        ("POST", "/products/new"): {"data": product_form},
+        ("POST", "/products/{product_id:int}/edit"): {"data": product_form},
+        ("POST", "/api/webinars/registrants"): {"json": registration},
+        ("POST", "/webinars"): {"data": {**registration, "email": "cy@example.com"}},
+        ("POST", "/webinars/registrants/{registrant_id:int}/photo"): {
+            "files": {"photo": ("me.png", png(), "image/png")}
+        },
+        ("POST", "/webinars/registrants/{registrant_id:int}/photo/delete"): {},
+        ("POST", "/chat"): {},
+        ("POST", "/chat/{conversation_id:int}/rename"): {"data": {"title": "Renamed"}},
+        ("POST", "/api/chat/conversations"): {"json": {"title": "New"}},
+        ("POST", "/api/chat/conversations/{conversation_id:int}/messages"): {
+            "json": {"content": "Hello"}
+        },
+        ("POST", "/products/{product_id:int}/delete"): {},
+        ("DELETE", "/api/products/{product_id:int}"): {},
+        ("POST", "/chat/{conversation_id:int}/delete"): {},
+        ("POST", "/logout"): {},
+    }
+    writes = site_writes(app)
+    missing = [write for write in writes if write not in bodies]
+    assert not missing, f"give the CSRF test a request for {missing}"
+
+    def with_form_token(body: dict[str, Any], value: str) -> dict[str, Any]:
+        if "data" in body or "files" in body:
+            return {**body, "data": {**body.get("data", {}), "_csrf_token": value}}
+        return body
+
+    variants: dict[str, Callable[[dict[str, Any]], tuple[httpx.AsyncClient, dict[str, Any]]]] = {
+        "no token": lambda body: (client, body),
+        "a forged token": lambda body: (
+            client,
+            {**with_form_token(body, "forged"), "headers": {"x-site-csrf": "forged"}},
+        ),
+        "a token of the right shape, all zeros": lambda body: (
+            client,
+            {
+                **with_form_token(body, "0" * len(token)),
+                "headers": {"x-site-csrf": "0" * len(token)},
+            },
+        ),
+        "another browser's token": lambda body: (
+            client,
+            {**with_form_token(body, others_token), "headers": {"x-site-csrf": others_token}},
+        ),
+        "a token without its cookie": lambda body: (
+            cookieless,
+            {**with_form_token(body, token), "headers": {"x-site-csrf": token}},
+        ),
+        "the token in the query string": lambda body: (
+            client,
+            {**body, "params": {"_csrf_token": token, "x-site-csrf": token}},
+        ),
+    }
+    before = await fingerprint()
+    problems: list[str] = []
+    refused = 0
+    for method, path in writes:
+        url = fill(path, ids)
+        for label, variant in variants.items():
+            sender, request = variant(bodies[(method, path)])
+            response = await sender.request(method, url, **request)
+            if response.status_code == 403:
+                refused += 1
+            else:
+                problems.append(f"{method} {url} with {label}: {response.status_code}")
+    after = await fingerprint()
+    await cookieless.aclose()
+    assert not problems, "\n".join(problems)
+    assert after == before, "a write without a valid CSRF token changed the database"
+
+    # The same requests with the token are not refused for it: the 403s above were CSRF's.
+    for method, path in sorted(writes, key=lambda write: list(bodies).index(write)):
+        url = fill(path, ids)
+        body = bodies[(method, path)]
+        response = await client.request(method, url, **{**body, "headers": {"x-site-csrf": token}})
+        assert response.status_code != 403, f"{method} {url} with the token: {response.text[:200]}"
+
+    figures.record(PART, "site writes (from the app's routes)", len(writes))
+    figures.record(PART, "forged or missing CSRF refusals (403, nothing written)", refused)
+    figures.record(PART, "requests", counter.requests)
+
+
+async def test_admin_writes_refuse_a_missing_or_forged_csrf_token_and_non_staff(
+    client: httpx.AsyncClient, people: People, figures: Figures
+) -> None:
+    counter = Counter()
+    counter.attach(client)
+    await log_in(client, "boss")
+    await client.get("/admin/")
+    routes = admin_api_routes()
+    tables = await anyio.to_thread.run_sync(admin_table_names)
+    listed = {
+        found.group(1) for _, path in routes if (found := re.match(r"/api/tables/(\w+)/$", path))
+    }
+    assert tables <= listed, f"admin tables missing from its routes: {tables - listed}"
+
+    def url(path: str) -> str:
+        return "/admin" + re.sub(r"\{[^}]+\}", "1", path)
+
+    transport = cast(httpx.ASGITransport, client._transport)
+    other = httpx.AsyncClient(transport=transport, base_url="http://localhost")
+    await other.get("/admin/")
+    others_token = other.cookies["csrftoken"]
+    await other.aclose()
+    # Who is not staff, with the admin's CSRF token so that only who they are decides.
+    deactivated = await start_session(people.staff, get_settings())
+    await BaseUser.update({BaseUser.active: False}).where(BaseUser.id == people.staff)
+    visitors: dict[str, httpx.AsyncClient] = {}
+    for who in ("anonymous", "plain", "member", "deactivated staff"):
+        visitor = httpx.AsyncClient(transport=transport, base_url="http://localhost")
+        counter.attach(visitor)
+        if who in ("plain", "member"):
+            await log_in(visitor, who)
+        if who == "deactivated staff":
+            visitor.cookies.set("id", deactivated)
+        await visitor.get("/admin/")
+        visitors[who] = visitor
+    before = await fingerprint()
+    problems: list[str] = []
+    refusals = 0
+    writes = [(method, path) for method, path in routes if method in WRITES]
+    for method, path in writes:
+        for label, headers in (
+            ("no token", {}),
+            ("a forged token", {"X-CSRFToken": "forged"}),
+            ("another browser's token", {"X-CSRFToken": others_token}),
+        ):
+            response = await client.request(method, url(path), json={}, headers=headers)
+            if response.status_code == 403:
+                refusals += 1
+            else:
+                problems.append(f"staff {method} {url(path)} with {label}: {response.status_code}")
+
+    denied = 0
+    for who, visitor in visitors.items():
+        headers = {"X-CSRFToken": visitor.cookies["csrftoken"]}
+        for method, path in routes:
+            response = await visitor.request(method, url(path), json={}, headers=headers)
+            if response.status_code in {401, 403}:
+                denied += 1
+            else:
+                problems.append(f"{who}: {method} {url(path)} is {response.status_code}")
+        await visitor.aclose()
+    assert not problems, "\n".join(problems[:60])
+    assert await fingerprint() == before, "a refused admin request changed the database"
+    # Staff are let in by the same URLs: the refusals above were about who asked.
+    for method, path in routes:
+        if method == "GET":
+            response = await client.get(url(path))
+            assert response.status_code not in {401, 403}, f"staff: GET {url(path)}"
+    figures.record(PART, "admin API routes (from the mounted app's routes)", len(routes))
+    figures.record(PART, "admin writes refused without a valid CSRF token", refusals)
+    figures.record(
+        PART, "admin requests refused to anonymous, non-staff, deactivated staff", denied
+    )
+    figures.record(PART, "requests (admin)", counter.requests)
+
+
+async def test_staff_routes_refuse_anonymous_and_non_staff(
+    client: httpx.AsyncClient, people: People, figures: Figures
+) -> None:
+    from main import app
+
+    routes = staff_routes(app)
+    ids = {"product_id": 1, "registrant_id": 1, "conversation_id": 1}
+    transport = cast(httpx.ASGITransport, client._transport)
+    visitors: list[tuple[str, httpx.AsyncClient, str, int]] = []
+    for who, expected in (("anonymous", 401), ("plain", 403), ("member", 403)):
+        visitor = httpx.AsyncClient(transport=transport, base_url="http://localhost")
+        if who != "anonymous":
+            await log_in(visitor, who)
+        visitors.append((who, visitor, await csrf_token(visitor, "/login"), expected))
+    before = await fingerprint()
+    problems: list[str] = []
+    denied = 0
+    for who, visitor, token, expected in visitors:
+        for method, path in routes:
+            url = fill(path.replace("{key:path}", "registrants/" + "0" * 32 + ".png"), ids)
+            response = await visitor.request(
+                method, url, headers={"x-site-csrf": token, "accept": "application/json"}
+            )
+            if response.status_code == expected:
+                denied += 1
+            else:
+                problems.append(f"{who}: {method} {url} is {response.status_code}")
+        await visitor.aclose()
+    assert not problems, "\n".join(problems)
+    assert await fingerprint() == before
+    figures.record(PART, "staff-only site routes (from their guards)", len(routes))
+    figures.record(PART, "staff-only requests refused to anonymous and non-staff", denied)
