@@ -17,6 +17,7 @@ from litestar.exceptions import HTTPException
 from litestar.exceptions.responses import create_debug_response, create_exception_response
 from litestar.response import Template
 from litestar.status_codes import (
+    HTTP_400_BAD_REQUEST,
     HTTP_404_NOT_FOUND,
     HTTP_500_INTERNAL_SERVER_ERROR,
     HTTP_503_SERVICE_UNAVAILABLE,
@@ -122,6 +123,36 @@ def _unavailable_or(fallback: Handler) -> Handler:
     return handle
 
 
+# What Litestar's JSON decoding lets through instead of its usual 400: msgspec's errors for
+# invalid UTF-8 in a string and for nesting past its depth limit.
+MALFORMED_BODY_ERROR_TYPES: tuple[type[Exception], ...] = (UnicodeDecodeError, RecursionError)
+MALFORMED_BODY = "The request body is not valid JSON: invalid UTF-8, or nested too deep."
+
+
+def from_body_decoding(error: BaseException) -> bool:
+    """Raised while Litestar decoded a request's JSON body (not by the app's own code)."""
+    frame = error.__traceback__
+    while frame is not None:
+        code = frame.tb_frame.f_code
+        if code.co_name == "decode_json" and "litestar" in code.co_filename:
+            return True
+        frame = frame.tb_next
+    return False
+
+
+def _malformed_body_or(fallback: Handler) -> Handler:
+    def handle(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+        if from_body_decoding(error):
+            return Response(
+                {"status_code": HTTP_400_BAD_REQUEST, "detail": MALFORMED_BODY},
+                status_code=HTTP_400_BAD_REQUEST,
+                media_type=MediaType.JSON,
+            )
+        return fallback(request, error)
+
+    return handle
+
+
 def exception_handlers(*, debug: bool) -> ExceptionHandlersMap:
     """With `debug`, Litestar's own 500 page stays: it shows the traceback, on purpose."""
     handlers: ExceptionHandlersMap = {HTTP_404_NOT_FOUND: not_found}
@@ -130,4 +161,7 @@ def exception_handlers(*, debug: bool) -> ExceptionHandlersMap:
     unavailable_or_bug = _unavailable_or(create_debug_response if debug else server_error)
     for error_type in UNAVAILABLE_ERROR_TYPES:
         handlers[error_type] = unavailable_or_bug
+    malformed_or_bug = _malformed_body_or(create_debug_response if debug else server_error)
+    for error_type in MALFORMED_BODY_ERROR_TYPES:
+        handlers[error_type] = malformed_or_bug
     return handlers

@@ -20,6 +20,7 @@ from litestar.logging import LoggingConfig
 from litestar.types import Logger, Scope
 
 from project.database.errors import is_unavailable
+from project.errors import from_body_decoding
 from project.request_ids import current_request_id
 from project.settings import Settings
 
@@ -99,8 +100,10 @@ def _queue_handler(target: str) -> dict[str, Any]:
 def log_uncaught(logger: Logger, scope: Scope, tb: list[str]) -> None:
     """Litestar's own message for an exception no handler expected, with its traceback; but not
     for the database being away, which project/errors.py answers with a 503 and logs in one
-    line: an outage would otherwise fill the log with the same traceback per request."""
-    if is_unavailable(sys.exc_info()[1] or Exception()):
+    line (an outage would otherwise fill the log with the same traceback per request), nor for
+    a client's malformed JSON, a 400."""
+    error = sys.exc_info()[1] or Exception()
+    if is_unavailable(error) or from_body_decoding(error):
         return
     logger.exception(
         "Uncaught exception (connection_type=%s, path=%r):", scope["type"], scope["path"]

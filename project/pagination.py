@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
+from litestar.params import Parameter
+
+# Far past any real list; a larger number overflowed the query's OFFSET (a 500).
+MAX_PAGE = 1_000_000_000
+
+PageNumber = Annotated[int, Parameter(ge=1, le=MAX_PAGE, description="Page number, from 1.")]
+
+
+def within_pages(number: int) -> int:
+    """A page number from a list page's URL, kept within what a query can skip: a person's
+    typo or an old bookmark gets the nearest page, not an error."""
+    return min(max(number, 1), MAX_PAGE)
 
 
 class Page(msgspec.Struct, frozen=True):

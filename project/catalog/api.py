@@ -15,8 +15,6 @@ from project.accounts.guards import requires_staff
 from project.accounts.schemas import STAFF_REQUIRED, refusal
 from project.catalog import queries
 from project.catalog.schemas import (
-    MAX_ID,
-    MAX_PAGE,
     MAX_PAGE_SIZE,
     PAGE_SIZE,
     ProductIn,
@@ -25,10 +23,10 @@ from project.catalog.schemas import (
     Sort,
 )
 from project.forms import FieldError
+from project.ids import RowId
+from project.pagination import PageNumber
 
-PageNumber = Annotated[int, Parameter(ge=1, le=MAX_PAGE, description="Page number, from 1.")]
 PageSize = Annotated[int, Parameter(ge=1, le=MAX_PAGE_SIZE, description="Items per page.")]
-ProductId = Annotated[int, Parameter(ge=1, le=MAX_ID)]
 # ProductIn refuses fields it doesn't know (forbid_unknown_fields); the schema says so.
 ProductBody = Annotated[
     ProductIn,
@@ -64,7 +62,7 @@ class ProductController(Controller):
         )
 
     @get("/{product_id:int}", summary="Get a product", exclude_from_csrf=True, responses=NOT_FOUND)
-    async def get_product(self, product_id: FromPath[ProductId]) -> ProductOut:
+    async def get_product(self, product_id: FromPath[RowId]) -> ProductOut:
         product = await queries.get_product(product_id)
         if product is None:
             raise NotFoundException("No such product.")
@@ -80,9 +78,7 @@ class ProductController(Controller):
         summary="Replace a product (staff)",
         responses={**STAFF_REQUIRED, **NOT_FOUND},
     )
-    async def replace_product(
-        self, product_id: FromPath[ProductId], data: ProductBody
-    ) -> ProductOut:
+    async def replace_product(self, product_id: FromPath[RowId], data: ProductBody) -> ProductOut:
         return await _saved(data, product_id)
 
     @delete(
@@ -92,7 +88,7 @@ class ProductController(Controller):
         summary="Delete a product (staff)",
         responses={**STAFF_REQUIRED, **NOT_FOUND},
     )
-    async def delete_product(self, product_id: FromPath[ProductId]) -> None:
+    async def delete_product(self, product_id: FromPath[RowId]) -> None:
         if not await queries.delete_product(product_id):
             raise NotFoundException("No such product.")
 

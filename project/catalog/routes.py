@@ -18,6 +18,8 @@ from project.accounts.guards import requires_staff
 from project.catalog import api, queries
 from project.catalog.schemas import PAGE_SIZE, ProductIn, ProductOut, Sort
 from project.forms import FieldError, validate_form
+from project.ids import RowId
+from project.pagination import within_pages
 
 SORT_LABELS: dict[Sort, str] = {
     "name": "Name, A to Z",
@@ -36,7 +38,7 @@ async def product_list(
     sort: FromQuery[Sort] = "name",
     page: FromQuery[int] = 1,
 ) -> Template:
-    products, found = await queries.find_products(q, category, sort, page, PAGE_SIZE)
+    products, found = await queries.find_products(q, category, sort, within_pages(page), PAGE_SIZE)
     context: dict[str, Any] = {
         "products": products,
         "page": found,
@@ -50,7 +52,7 @@ async def product_list(
 
 
 @get("/products/{product_id:int}", include_in_schema=False)
-async def product_detail(product_id: FromPath[int]) -> Template:
+async def product_detail(product_id: FromPath[RowId]) -> Template:
     return Template("catalog/detail.html", context={"product": await _found(product_id)})
 
 
@@ -74,7 +76,7 @@ async def create_product(request: Request[Any, Any, Any]) -> Template | Redirect
 
 
 @get("/products/{product_id:int}/edit", guards=[requires_staff], include_in_schema=False)
-async def edit_product(product_id: FromPath[int]) -> Template:
+async def edit_product(product_id: FromPath[RowId]) -> Template:
     product = await _found(product_id)
     values = {
         "name": product.name,
@@ -88,7 +90,7 @@ async def edit_product(product_id: FromPath[int]) -> Template:
 
 @post("/products/{product_id:int}/edit", guards=[requires_staff], include_in_schema=False)
 async def update_product(
-    request: Request[Any, Any, Any], product_id: FromPath[int]
+    request: Request[Any, Any, Any], product_id: FromPath[RowId]
 ) -> Template | Redirect:
     existing = await _found(product_id)
     form = dict(await request.form())
@@ -106,7 +108,7 @@ async def update_product(
 
 
 @post("/products/{product_id:int}/delete", guards=[requires_staff], include_in_schema=False)
-async def delete_product(request: Request[Any, Any, Any], product_id: FromPath[int]) -> Redirect:
+async def delete_product(request: Request[Any, Any, Any], product_id: FromPath[RowId]) -> Redirect:
     product = await _found(product_id)
     await queries.delete_product(product_id)
     flash(request, f"Deleted {product.name}.", "success")

@@ -11,16 +11,11 @@ from litestar.openapi.spec import OpenAPIType, Schema
 from litestar.params import KwargDefinition
 
 from project.forms import Check, run_checks
+from project.ids import MAX_ID
 
 MAX_PRICE = Decimal("99999999.99")  # Numeric(10, 2)
 PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
-# Far past any real catalog (a page past the end is the last page), and small enough that the
-# page's offset fits the database's 64-bit integers: a larger one was a 500.
-MAX_PAGE = 1_000_000_000
-# Ids are Piccolo's Serial: a 32-bit integer on PostgreSQL (64-bit on SQLite). A larger number
-# in a path or a body was a 500 rather than a refusal.
-MAX_ID = 2**31 - 1
 
 Sort = Literal["name", "-name", "price", "-price", "newest"]
 # Python's \s spelled out: the schema's patterns are read by clients as JSON Schema (ECMA-262)

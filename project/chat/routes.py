@@ -12,7 +12,7 @@ from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import ClientException, NotFoundException
 from litestar.openapi import ResponseSpec
-from litestar.params import Body, FromPath, Parameter
+from litestar.params import Body, FromPath
 from litestar.response import Redirect, ServerSentEvent, Template
 from litestar.response.sse import ServerSentEventMessage
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_409_CONFLICT
@@ -23,7 +23,6 @@ from project.accounts.sessions import CurrentUser
 from project.chat.markdown import render_markdown
 from project.chat.providers import provider_for
 from project.chat.schemas import (
-    MAX_ID,
     ConversationOut,
     ConversationWithMessages,
     MessageIn,
@@ -40,11 +39,12 @@ from project.chat.service import (
     start_reply,
 )
 from project.chat.tables import DEFAULT_TITLE, Conversation, Message
+from project.ids import RowId
 from project.settings import Settings
 
 UserRequest = Request[CurrentUser, str, Any]
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
-ConversationId = Annotated[int, Parameter(ge=1, le=MAX_ID)]
+ConversationId = RowId
 # The API's bodies refuse fields they don't know (forbid_unknown_fields); the schema says so.
 StrictJSON = Body(media_type=RequestEncodingType.JSON, schema_extra={"additionalProperties": False})
 NOT_FOUND = {404: refusal("You have no conversation with this id.")}

@@ -7,10 +7,6 @@ from litestar.params import KwargDefinition
 
 from project.chat.service import MAX_MESSAGE_LENGTH
 
-# Ids are Piccolo's Serial: a 32-bit integer on PostgreSQL (64-bit on SQLite). A larger number
-# in a path or a body was a 500 rather than a refusal.
-MAX_ID = 2**31 - 1
-
 
 class NewConversation(msgspec.Struct, forbid_unknown_fields=True):
     title: str = ""

@@ -4,6 +4,7 @@ from litestar import get
 from litestar.response import Template
 
 from project.accounts.guards import requires_staff
+from project.accounts.schemas import STAFF_REQUIRED
 from project.dashboard.queries import load_dashboard, utc_today
 from project.dashboard.schemas import Dashboard
 
@@ -17,7 +18,13 @@ async def dashboard_page() -> Template:
     )
 
 
-@get("/api/dashboard", guards=[requires_staff], tags=["dashboard"], exclude_from_csrf=True)
+@get(
+    "/api/dashboard",
+    guards=[requires_staff],
+    tags=["dashboard"],
+    exclude_from_csrf=True,
+    responses=STAFF_REQUIRED,
+)
 async def dashboard_data() -> Dashboard:
     """Products per category (all categories, by name), products per price band, and
     webinar registrations per UTC day of `registered_at` for the last 30 days, oldest first."""

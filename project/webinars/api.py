@@ -14,10 +14,10 @@ from litestar.status_codes import HTTP_409_CONFLICT
 from project.accounts.guards import requires_staff
 from project.accounts.schemas import CSRF_REQUIRED, STAFF_REQUIRED, refusal
 from project.forms import FieldError
+from project.pagination import PageNumber
 from project.webinars import queries
 from project.webinars.schemas import RegistrantOut, RegistrantPage, RegistrationIn
 
-PageNumber = Annotated[int, Parameter(ge=1, description="Page number, from 1.")]
 PageSize = Annotated[int, Parameter(ge=1, le=100, description="Registrants per page.")]
 # RegistrationIn refuses fields it doesn't know (forbid_unknown_fields); the schema says so.
 RegistrationBody = Annotated[

@@ -20,6 +20,8 @@ from litestar.types import ControllerRouterHandler
 
 from project.accounts.guards import requires_staff
 from project.forms import FieldError, validate_form
+from project.ids import RowId
+from project.pagination import within_pages
 from project.settings import Settings
 from project.storage.base import Storage
 from project.storage.images import ACCEPTED, CleanImage, UploadRejected, clean_image
@@ -65,7 +67,7 @@ async def register(request: Request[Any, Any, Any]) -> Template | Redirect:
 async def registrant_list(
     request: HTMXRequest, q: FromQuery[str] = "", page: FromQuery[int] = 1
 ) -> Template:
-    registrants, found = await queries.find_registrants(q, page, PAGE_SIZE)
+    registrants, found = await queries.find_registrants(q, within_pages(page), PAGE_SIZE)
     context = {"registrants": registrants, "page": found, "q": q}
     partial = bool(request.htmx) and not request.htmx.history_restore_request
     name = "webinars/_registrant_rows.html" if partial else "webinars/registrants.html"
@@ -73,7 +75,7 @@ async def registrant_list(
 
 
 @get("/webinars/registrants/{registrant_id:int}", guards=[requires_staff], include_in_schema=False)
-async def registrant_detail(registrant_id: FromPath[int]) -> Template:
+async def registrant_detail(registrant_id: FromPath[RowId]) -> Template:
     return _detail(await _found(registrant_id))
 
 
@@ -84,7 +86,7 @@ async def registrant_detail(registrant_id: FromPath[int]) -> Template:
 )
 async def upload_photo(
     request: Request[Any, Any, Any],
-    registrant_id: FromPath[int],
+    registrant_id: FromPath[RowId],
     data: Annotated[PhotoUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
     storage: NamedDependency[Storage],
     settings: NamedDependency[Settings],
@@ -108,7 +110,9 @@ async def upload_photo(
     include_in_schema=False,
 )
 async def delete_photo(
-    request: Request[Any, Any, Any], registrant_id: FromPath[int], storage: NamedDependency[Storage]
+    request: Request[Any, Any, Any],
+    registrant_id: FromPath[RowId],
+    storage: NamedDependency[Storage],
 ) -> Redirect:
     return await _photo_changed(request, storage, registrant_id, None)
 

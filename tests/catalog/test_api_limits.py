@@ -4,7 +4,8 @@
 import httpx
 import pytest
 
-from project.catalog.schemas import MAX_ID, MAX_PAGE
+from project.ids import MAX_ID
+from project.pagination import MAX_PAGE
 from tests.catalog.conftest import Catalog
 from tests.support.accounts import People, log_in_for_api
 
@@ -67,3 +68,19 @@ async def test_the_schema_states_the_limits_and_the_refusals(client: httpx.Async
     assert set(item["put"]["responses"]) == {"200", "400", "401", "403", "404"}
     assert set(item["delete"]["responses"]) == {"204", "400", "401", "403", "404"}
     assert set(paths["/api/products"]["post"]["responses"]) == {"201", "400", "401", "403"}
+
+
+@pytest.mark.parametrize("product_id", [PAST_POSTGRES, PAST_SQLITE, HUGE])
+async def test_the_pages_refuse_an_id_out_of_range(
+    client: httpx.AsyncClient, catalog: Catalog, product_id: int
+) -> None:
+    page = await client.get(f"/products/{product_id}", headers={"accept": "text/html"})
+    assert page.status_code == 400
+
+
+@pytest.mark.parametrize("page", [MAX_PAGE + 1, PAST_SQLITE, HUGE])
+async def test_the_list_page_shows_the_last_page_for_a_huge_number(
+    client: httpx.AsyncClient, catalog: Catalog, page: int
+) -> None:
+    response = await client.get("/products", params={"page": page})
+    assert response.status_code == 200

@@ -4,8 +4,8 @@
 import httpx
 import pytest
 
-from project.chat.schemas import MAX_ID
 from project.chat.tables import Message
+from project.ids import MAX_ID
 from tests.chat.conftest import new_conversation, parse_sse, send
 
 PAST_POSTGRES = 2**31  # an int4 column refuses it

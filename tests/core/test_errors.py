@@ -15,7 +15,8 @@ import anyio
 import httpx
 import msgspec
 import pytest
-from litestar import Litestar, get
+from litestar import Litestar, get, post
+from litestar.params import JSONBody
 from litestar.testing import TestClient
 
 from project.app import create_app
@@ -32,6 +33,19 @@ BROWSER = {"accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;
 @get("/boom", sync_to_thread=False)
 def boom() -> None:
     raise RuntimeError(f"cannot connect with {SECRET}")
+
+
+@post("/echo", sync_to_thread=False, exclude_from_csrf=True)
+def echo(data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
+    return data
+
+
+@get("/recurse", sync_to_thread=False)
+def recurse() -> None:
+    def down(depth: int) -> int:
+        return down(depth + 1)
+
+    down(0)
 
 
 @dataclass
@@ -86,7 +100,8 @@ async def production(clean_tables: None, restore_logging: None) -> AsyncIterator
         log_format="json",
         log_level="INFO",
     )
-    app.register(boom)
+    for handler in (boom, echo, recurse):
+        app.register(handler)
     async with client_for(app) as client:
         yield Site(client, app_log_output())
 
@@ -168,10 +183,39 @@ def test_with_debug_the_500_is_litestars_debug_page() -> None:
     # Sync: the debug page reads the source files it shows, on the event loop (DEBUG is for a
     # developer's machine, refused in production).
     app = create_app(msgspec.structs.replace(get_settings(), debug=True))
-    app.register(boom)
+    for handler in (boom, echo, recurse):
+        app.register(handler)
     with TestClient(app, base_url="http://127.0.0.1") as client:
         response = client.get("/boom", headers=BROWSER)
 
     assert response.status_code == 500
     assert SECRET in response.text  # the debug page shows the cause, on purpose
     assert response.headers["x-request-id"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"name": "\xff"}',
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"a":' * 50_000 + b"1" + b"}" * 50_000,
+    ],
+    ids=["invalid-utf-8", "nested-array", "nested-object"],
+)
+async def test_malformed_json_is_a_400_not_a_500(production: Site, body: bytes) -> None:
+    # msgspec raises UnicodeDecodeError and RecursionError here, which Litestar lets through.
+    response = await production.client.post(
+        "/echo", content=body, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("The request body is not valid JSON")
+    await production.client.get("/healthz")  # a line after it, to wait for
+    await production.logged(lambda entry: entry.get("path") == "/healthz")
+    assert not [entry for entry in production.lines() if "traceback" in entry]
+
+
+async def test_the_same_errors_from_the_apps_own_code_are_still_500s(production: Site) -> None:
+    response = await production.client.get("/recurse")
+    assert response.status_code == 500
+    logged = await production.logged(lambda entry: "traceback" in entry)
+    assert "RecursionError" in logged["traceback"]

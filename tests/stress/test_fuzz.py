@@ -34,14 +34,6 @@ pytestmark = pytest.mark.timeout(300)
 PART = "API fuzzing (schemathesis)"
 PASSWORD = "correct horse battery"
 CSRF_FIELD = re.compile(r'name="_csrf_token" value="([^"]+)"')
-# Failures that need a change outside the files this suite may touch, each with that change.
-# Strict: one that no longer happens fails the test, so that it is taken off the list.
-KNOWN_GAPS = {
-    ("GET /api/dashboard", "status_code_conformance", 401): (
-        "project/dashboard/routes.py: dashboard_data needs responses=STAFF_REQUIRED "
-        "(project/accounts/schemas.py), as the other staff endpoints have"
-    ),
-}
 
 
 async def _load_data() -> None:
@@ -103,14 +95,13 @@ def _report(outcome: Outcome, who: str, figures: Figures) -> None:
     figures.record(PART, f"requests ({who})", outcome.requests, note)
     figures.record(PART, f"5xx ({who})", outcome.server_errors)
     schema = outcome.failed(SCHEMA_CHECKS)
-    figures.record(PART, f"schema violations ({who})", len(schema.keys() - KNOWN_GAPS.keys()))
+    figures.record(PART, f"schema violations ({who})", len(schema))
     other = outcome.failed(None).keys() - schema.keys()
     figures.record(PART, f"other check failures ({who})", len(other))
 
 
-def _assert_clean(outcome: Outcome, known: dict[tuple[str, str, int], str]) -> None:
-    unexpected = {key: text for key, text in outcome.failures.items() if key not in known}
-    assert not unexpected, "\n\n".join(unexpected.values())
+def _assert_clean(outcome: Outcome) -> None:
+    assert not outcome.failures, "\n\n".join(outcome.failures.values())
     assert outcome.errors == []
     # Counted by the app's side too, whatever the checks saw.
     assert outcome.server_errors == 0, outcome.statuses
@@ -121,11 +112,7 @@ def _assert_clean(outcome: Outcome, known: dict[tuple[str, str, int], str]) -> N
 def test_anonymous_requests(app: CountingApp, figures: Figures) -> None:
     outcome = fuzz(app, headers={})
     _report(outcome, "anonymous", figures)
-    _assert_clean(outcome, KNOWN_GAPS)
-    still_there = KNOWN_GAPS.keys() & outcome.failures.keys()
-    assert still_there == KNOWN_GAPS.keys(), "fixed, take off KNOWN_GAPS: " + str(
-        KNOWN_GAPS.keys() - still_there
-    )
+    _assert_clean(outcome)
     # Without a session nothing is written: every write was refused.
     assert outcome.statuses[201] == 0
 
@@ -133,7 +120,7 @@ def test_anonymous_requests(app: CountingApp, figures: Figures) -> None:
 def test_staff_requests(app: CountingApp, figures: Figures) -> None:
     outcome = fuzz(app, headers=_staff_headers(app))
     _report(outcome, "staff", figures)
-    _assert_clean(outcome, {})
+    _assert_clean(outcome)
     # The session and the CSRF header worked: writes went through.
     assert outcome.statuses[201] > 0, outcome.statuses
     assert outcome.statuses[204] > 0, outcome.statuses

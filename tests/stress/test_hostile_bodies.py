@@ -65,16 +65,6 @@ WRONG: dict[str, list[Any]] = {
 }
 
 
-# Bodies Litestar answers with a 500 (its JSON decoding lets the error through), which the
-# project's error handling (project/app.py, project/errors.py, owned elsewhere) must turn into a
-# 400: checked still to happen, so the list is emptied when they are fixed.
-KNOWN_HOLES = {
-    "invalid UTF-8": "UnicodeDecodeError from the JSON decoder is a 500",
-    "nested 100,000 deep": "RecursionError from msgspec is a 500",
-    "object nested 50,000 deep": "RecursionError from msgspec is a 500",
-}
-
-
 def wrong_values(schema: dict[str, Any]) -> list[Any]:
     """Values of none of the types `schema` allows."""
     if "anyOf" in schema or "oneOf" in schema:
@@ -141,13 +131,11 @@ async def test_malformed_json_wrong_types_and_unknown_fields_are_400_with_a_mess
 
     before = await fingerprint(skip=[LoginThrottle, SessionsBase])
     problems: list[str] = []
-    known: dict[str, str] = {}
-    known_failures = 0
     sent = 0
     fields = 0
 
     async def refused(method: str, url: str, label: str, content: bytes) -> None:
-        nonlocal sent, known_failures
+        nonlocal sent
         sent += 1
         response = await client.request(
             method, url, content=content, headers={"content-type": "application/json"}
@@ -162,13 +150,7 @@ async def test_malformed_json_wrong_types_and_unknown_fields_are_400_with_a_mess
             and isinstance(body.get("detail"), str)
             and body["detail"].strip() != ""
         )
-        if label in KNOWN_HOLES:
-            if good:
-                problems.append(f"{where} is refused now: remove it from KNOWN_HOLES")
-            else:
-                known[KNOWN_HOLES[label]] = f"{where}: {response.status_code}"
-                known_failures += 1
-        elif not good:
+        if not good:
             problems.append(f"{where}: {response.status_code} {response.text[:150]}")
 
     for method, path, body_schema in writes:
@@ -198,12 +180,8 @@ async def test_malformed_json_wrong_types_and_unknown_fields_are_400_with_a_mess
         assert response.status_code in {200, 201}, f"{method} {url}: {response.text[:200]}"
     figures.record(PART, "JSON writes covered (from the OpenAPI schema)", len(writes))
     figures.record(PART, "their fields given wrong types", fields)
-    figures.record(
-        PART, "malformed, mistyped or unknown-field bodies refused with 400", sent - known_failures
-    )
+    figures.record(PART, "malformed, mistyped or unknown-field bodies refused with 400", sent)
     figures.record(PART, "requests", counter.requests)
-    for reason, example in sorted(known.items()):
-        figures.record(PART, "known hole (Litestar JSON decoding)", 1, f"{reason}: {example}")
     assert not problems, "\n".join(problems[:60])
 
 
