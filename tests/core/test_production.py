@@ -31,7 +31,7 @@ async def development(clean_tables: None) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-@pytest.mark.parametrize("path", ["/", "/login", "/products", "/api/products", "/healthz"])
+@pytest.mark.parametrize("path", ["/", "/login", "/healthz", "/readyz"])
 async def test_production_pages_carry_hsts_and_the_security_headers(
     production: httpx.AsyncClient, path: str
 ) -> None:
