@@ -12,7 +12,6 @@ What the stock `PostgresEngine` does that this one doesn't:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 from types import TracebackType
 from typing import Any, Self, cast
@@ -22,6 +21,7 @@ from piccolo.engine.base import BaseBatch
 from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 from piccolo.query.base import Query
 
+from project.database.transactions import end_transaction
 from project.database.url import PostgresDatabase
 
 POOL_ACQUIRE_TIMEOUT_SECONDS = 10.0
@@ -55,26 +55,7 @@ class BoundedTransaction(PostgresTransaction):
         exception: BaseException | None,
         traceback: TracebackType | None,
     ) -> bool:
-        if self._parent:
-            return exception is None
-        try:
-            if exception is None:
-                if not self._committed and not self._rolled_back:
-                    await self.commit()
-            elif not self._rolled_back:
-                # When the connection died with the transaction (a database restart) the server
-                # has rolled it back already, and the rollback fails too: the body's error is
-                # the one to report, where Piccolo would raise the rollback's in its place.
-                # (Releasing resets, or else discards, the connection.)
-                with contextlib.suppress(Exception):
-                    await self.rollback()
-        finally:
-            # Whatever commit or rollback did. Piccolo skips both when either raises: the
-            # connection stays out of the pool (unless it died, which asyncpg's pool notices)
-            # and the task stays "inside" the dead transaction, so its next one nests in it.
-            await self.engine.release(self.connection)
-            self.engine.current_transaction.reset(self.context)
-        return exception is None
+        return await end_transaction(self, exception, lambda: self.engine.release(self.connection))
 
 
 class SQLCursorBatch(BaseBatch):

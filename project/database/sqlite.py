@@ -18,7 +18,6 @@ small query itself and halved a one-row endpoint's throughput (see bench/).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import sqlite3
 import threading
 import weakref
@@ -36,6 +35,8 @@ from piccolo.engine.sqlite import (
 )
 from piccolo.query.base import Query
 from piccolo.table import Table
+
+from project.database.transactions import end_transaction
 
 BUSY_TIMEOUT_SECONDS = 30.0
 # Threads (so connections) for queries outside transactions: readers run side by side in WAL
@@ -88,22 +89,7 @@ class WriteSafeTransaction(SQLiteTransaction):
         exception: BaseException | None,
         traceback: TracebackType | None,
     ) -> bool:
-        if self._parent:
-            return exception is None
-        try:
-            if exception is None:
-                if not self._committed and not self._rolled_back:
-                    await self.commit()
-            elif not self._rolled_back:
-                # A failed rollback (the disk went away) must not hide the body's error.
-                with contextlib.suppress(Exception):
-                    await self.rollback()
-        finally:
-            # Piccolo skips this when commit or rollback raises, leaking the connection and
-            # aiosqlite's non-daemon thread (the process then hangs at exit).
-            await self.connection.close()
-            self.engine.current_transaction.reset(self.context)
-        return exception is None
+        return await end_transaction(self, exception, self.connection.close)
 
 
 class SQLiteBatch(AsyncBatch):

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import json
-
 import httpx
 import pytest
 
@@ -19,21 +17,6 @@ async def new_conversation(client: httpx.AsyncClient, title: str = "") -> int:
     response = await client.post("/api/chat/conversations", json={"title": title})
     assert response.status_code == 201, response.text
     return int(response.json()["id"])
-
-
-def parse_sse(text: str) -> list[tuple[str, object]]:
-    """(event, decoded JSON data) for each Server-Sent Event in a response body."""
-    events = []
-    for frame in text.replace("\r\n", "\n").split("\n\n"):
-        kind, data = "message", []
-        for line in frame.split("\n"):
-            if line.startswith("event:"):
-                kind = line[6:].strip()
-            elif line.startswith("data:"):
-                data.append(line[5:].removeprefix(" "))
-        if data:
-            events.append((kind, json.loads("\n".join(data))))
-    return events
 
 
 async def send(client: httpx.AsyncClient, conversation: int, content: str) -> httpx.Response:

@@ -6,7 +6,8 @@ import pytest
 
 from project.chat.tables import Message
 from project.ids import MAX_ID
-from tests.chat.conftest import new_conversation, parse_sse, send
+from tests.chat.conftest import new_conversation, send
+from tests.support.sse import parse_sse
 
 PAST_POSTGRES = 2**31  # an int4 column refuses it
 PAST_SQLITE = 2**63  # sqlite3 cannot bind it

@@ -3,8 +3,9 @@
 import httpx
 
 from project.chat.tables import Conversation, Message
-from tests.chat.conftest import new_conversation, parse_sse, send
+from tests.chat.conftest import new_conversation, send
 from tests.support.accounts import People, log_in
+from tests.support.sse import parse_sse
 
 
 async def test_a_reply_streams_token_by_token_and_is_saved(chatter: httpx.AsyncClient) -> None:

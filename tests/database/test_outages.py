@@ -8,8 +8,6 @@ The fault tests in tests/stress/ restart real servers under load; these pin the 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import gc
 import logging
 import sqlite3
 from collections.abc import AsyncIterator
@@ -18,16 +16,15 @@ import asyncpg
 import httpx
 import pytest
 from piccolo.engine.finder import engine_finder
-from piccolo.engine.postgres import PostgresEngine
 
 from project.database.errors import is_unavailable
 from project.database.postgres import PoolerSafePostgresEngine
-from project.database.sqlite import TunedSQLiteEngine
 from project.database.url import PostgresDatabase, parse_database_url
 from project.errors import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS
 from project.webinars.tables import Registrant
 from tests.conftest import ADMIN_URL
 from tests.support.accounts import People, csrf_token, log_in
+from tests.support.outage import outage
 
 # ---------------------------------------------------------------- which errors are an outage
 
@@ -119,38 +116,6 @@ async def test_a_refused_database_connection_is_unavailable(
 
 
 # ---------------------------------------------------------------- answers during an outage
-
-
-@contextlib.asynccontextmanager
-async def outage() -> AsyncIterator[None]:
-    """Point the live engine where it cannot connect, as an outage would, then back."""
-    engine = engine_finder()
-    if isinstance(engine, TunedSQLiteEngine):
-        saved = engine.connection_kwargs["database"]
-        # A path under a regular file: SQLite can neither open nor create it.
-        engine.connection_kwargs["database"] = "/dev/null/bandstand.sqlite3"
-        engine.close_query_threads()  # kept connections would still answer
-        try:
-            yield
-        finally:
-            engine.connection_kwargs["database"] = saved
-            engine.close_query_threads()
-            # aiosqlite stops a connection that failed to open only when it is collected.
-            gc.collect()
-            await asyncio.sleep(0.05)
-        return
-    assert isinstance(engine, PostgresEngine)
-    saved_config = dict(engine.config)
-    await engine.close_connection_pool()
-    engine.config.update(host="127.0.0.1", port=1)  # refused at once
-    await engine.start_connection_pool()
-    try:
-        yield
-    finally:
-        await engine.close_connection_pool()
-        engine.config.clear()
-        engine.config.update(saved_config)
-        await engine.start_connection_pool()
 
 
 @pytest.fixture

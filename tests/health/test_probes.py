@@ -1,13 +1,9 @@
-import asyncio
-import gc
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from piccolo.engine.finder import engine_finder
-from piccolo.engine.postgres import PostgresEngine
 
-from project.database.sqlite import TunedSQLiteEngine
+from tests.support.outage import outage
 
 
 async def test_healthz(client: httpx.AsyncClient) -> None:
@@ -24,32 +20,8 @@ async def test_readyz_when_the_database_answers(client: httpx.AsyncClient) -> No
 
 @pytest.fixture
 async def unreachable_database(client: httpx.AsyncClient) -> AsyncIterator[None]:
-    """Point the live engine somewhere it cannot reach, as an outage would."""
-    engine = engine_finder()
-    if isinstance(engine, TunedSQLiteEngine):
-        # A path under a regular file: SQLite can neither open nor create it.
-        saved = engine.connection_kwargs["database"]
-        engine.connection_kwargs["database"] = "/dev/null/bandstand.sqlite3"
-        # Kept connections would still answer: new query threads open new ones.
-        engine.close_query_threads()
+    async with outage():
         yield
-        engine.connection_kwargs["database"] = saved
-        engine.close_query_threads()
-        # aiosqlite stops a connection that failed to open only when it is collected; collect
-        # while this test's loop still runs, or its worker thread reports to a closed loop.
-        gc.collect()
-        await asyncio.sleep(0.05)
-        return
-    assert isinstance(engine, PostgresEngine)
-    saved_config = dict(engine.config)
-    await engine.close_connection_pool()
-    engine.config.update(host="127.0.0.1", port=1)  # refused at once
-    await engine.start_connection_pool()
-    yield
-    await engine.close_connection_pool()
-    engine.config.clear()
-    engine.config.update(saved_config)
-    await engine.start_connection_pool()
 
 
 async def test_readyz_is_503_with_a_reason_when_the_database_is_unreachable(

@@ -29,13 +29,13 @@ from project.chat.tables import Conversation, Message
 from project.features import FEATURES
 from project.webinars.schemas import RegistrationIn
 from project.webinars.tables import Registrant
-from tests.chat.conftest import parse_sse
 from tests.stress.figures import Figures
 from tests.stress.hostile import HTML, Audit, Counter, column_name, text_columns
 from tests.stress.markup import injected, leaks, shown
 from tests.stress.payloads import TEMPLATE_MARKERS, XSS, email_for
 from tests.support.accounts import People, csrf_token, log_in_for_api
 from tests.support.apps import build_app, client_for
+from tests.support.sse import parse_sse
 
 PART = "hostile input: XSS"
 FORMS: tuple[type[msgspec.Struct], ...] = (

@@ -35,6 +35,7 @@ from tests.commands.running import stop, wait_until_healthy
 from tests.support import PROJECT_ROOT
 from tests.support.cli import PICCOLO
 from tests.support.postgres_servers import free_port
+from tests.support.sse import parse_sse
 
 PASSWORD = "load-test-password"
 CSRF_FIELD = re.compile(r'name="_csrf_token" value="([^"]+)"')
@@ -322,17 +323,7 @@ class Event:
 
 def parse_events(text: str) -> list[Event]:
     """The Server-Sent Events in a response body, their data decoded as JSON."""
-    events = []
-    for frame in text.replace("\r\n", "\n").split("\n\n"):
-        kind, data = "message", []
-        for line in frame.split("\n"):
-            if line.startswith("event:"):
-                kind = line[6:].strip()
-            elif line.startswith("data:"):
-                data.append(line[5:].removeprefix(" "))
-        if data:
-            events.append(Event(kind, json.loads("\n".join(data))))
-    return events
+    return [Event(kind, data) for kind, data in parse_sse(text)]
 
 
 def registration(email: str, name: str) -> dict[str, str]:

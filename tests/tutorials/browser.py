@@ -4,15 +4,15 @@ form sends), chat through the API the chat page's script calls."""
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from html import unescape
 from html.parser import HTMLParser
 from typing import Any
 
 import httpx
+
+from tests.support.sse import parse_sse
 
 CSRF_FIELD = re.compile(r'name="_csrf_token" value="([^"]+)"')
 # What a browser sends, so the site answers with its HTML pages (errors included).
@@ -137,7 +137,7 @@ class Browser:
         ) as response:
             if response.status_code != 200:
                 raise BrowserError(f"sending {message!r}: status {response.status_code}")
-            events = _events(response.iter_lines())
+            events = parse_sse("\n".join(response.iter_lines()))
         tokens = [str(data) for kind, data in events if kind == "token"]
         errors = [data for kind, data in events if kind == "error"]
         done = [data for kind, data in events if kind == "done"]
@@ -150,21 +150,3 @@ class Browser:
         if not found:
             raise BrowserError(f"no form with a CSRF token at {path}")
         return found.group(1)
-
-
-def _events(lines: Iterable[str]) -> list[tuple[str, Any]]:
-    """(event, decoded data) of each Server-Sent Event."""
-    events: list[tuple[str, Any]] = []
-    kind, data = "message", list[str]()
-    for line in lines:
-        if not line:
-            if data:
-                events.append((kind, json.loads("\n".join(data))))
-            kind, data = "message", []
-        elif line.startswith("event:"):
-            kind = line[6:].strip()
-        elif line.startswith("data:"):
-            data.append(line[5:].removeprefix(" "))
-    if data:
-        events.append((kind, json.loads("\n".join(data))))
-    return events
