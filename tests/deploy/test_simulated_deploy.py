@@ -3,7 +3,7 @@
 A managed PostgreSQL that accepts TLS only, behind PgBouncer in transaction mode; a
 `DATABASE_URL` with `sslmode=require` pointing at the pooler. The release command twice at
 once, then two instances of the start command, each on its own `$PORT`, with the whole disk
-read-only but a fresh /tmp. A client then goes from one instance to the other as a load
+read-only but a fresh temp folder. A client then goes from one instance to the other as a load
 balancer would send it: everything one instance knows, the other must know too.
 """
 
@@ -75,10 +75,10 @@ def platform_environment(database_url: str) -> dict[str, str]:
     )
 
 
-def release_twice_at_once(environ: dict[str, str]) -> list[Ran]:
+def release_twice_at_once(environ: dict[str, str], temps: list[Path]) -> list[Ran]:
     processes = [
         subprocess.Popen(
-            on_a_read_only_disk(PICCOLO, "project", "release"),
+            on_a_read_only_disk(PICCOLO, "project", "release", temp=temp),
             cwd=PROJECT_ROOT,
             env=environ,
             stdin=subprocess.DEVNULL,
@@ -86,7 +86,7 @@ def release_twice_at_once(environ: dict[str, str]) -> list[Ran]:
             stderr=subprocess.PIPE,
             text=True,
         )
-        for _ in range(2)
+        for temp in temps
     ]
     results = []
     for process in processes:
@@ -104,7 +104,9 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
     logs = tmp_path_factory.mktemp("deploy")
     with PostgresServer(ssl=True) as database, PgBouncer(database, default_pool_size=2) as pooler:
         environ = platform_environment(pooler.url(sslmode="require"))
-        releases = release_twice_at_once(environ)
+        releases = release_twice_at_once(
+            environ, [tmp_path_factory.mktemp("release-temp") for _ in range(2)]
+        )
         instances, processes, instance_logs = [], [], []
         try:
             for number in (1, 2):
@@ -113,7 +115,12 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
                 with log.open("wb") as output:
                     processes.append(
                         subprocess.Popen(
-                            on_a_read_only_disk(PICCOLO, "project", "serve"),
+                            on_a_read_only_disk(
+                                PICCOLO,
+                                "project",
+                                "serve",
+                                temp=tmp_path_factory.mktemp("instance-temp"),
+                            ),
                             cwd=PROJECT_ROOT,
                             env={**environ, "PORT": str(port)},
                             stdout=output,
@@ -201,16 +208,20 @@ def test_both_instances_are_ready(deployment: Deployment) -> None:
         assert response.json() == {"status": "ready"}
 
 
-def test_the_code_folder_is_read_only_for_the_instances(deployment: Deployment) -> None:
+def test_the_code_folder_is_read_only_for_the_instances(
+    deployment: Deployment, tmp_path: Path
+) -> None:
     probe = subprocess.run(
-        on_a_read_only_disk("sh", "-c", f"touch {PROJECT_ROOT}/probe; touch /tmp/probe"),
+        on_a_read_only_disk(
+            "sh", "-c", f'touch {PROJECT_ROOT}/probe; touch "$TMPDIR/probe"', temp=tmp_path
+        ),
         capture_output=True,
         text=True,
         timeout=30,
         check=False,
     )
     assert "Read-only file system" in probe.stderr
-    assert probe.stderr.count("Read-only") == 1, probe.stderr  # /tmp is writable
+    assert probe.stderr.count("Read-only") == 1, probe.stderr  # the temp folder is writable
     assert not (PROJECT_ROOT / "probe").exists()
 
 
