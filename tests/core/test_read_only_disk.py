@@ -43,7 +43,9 @@ def test_sqlite_on_a_read_only_disk_stops_with_what_to_set(tmp_path: Path) -> No
 
 def test_sqlite_in_the_temp_folder_works_on_a_read_only_disk(tmp_path: Path) -> None:
     # Only the writable place counts: the same check lets a database in the temp folder through.
-    result = import_main_read_only(tmp_path, DATABASE_URL=f"sqlite:///{tmp_path}/site.sqlite3")
+    result = import_main_read_only(
+        tmp_path, DATABASE_URL=f"sqlite:///{tmp_path}/site.sqlite3", MEDIA_ROOT=f"{tmp_path}/media"
+    )
     assert result.returncode == 0, result.stderr
 
 
