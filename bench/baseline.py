@@ -94,8 +94,7 @@ class Postgres(Database):
 
 class SQLite(Database):
     """One connection per thread, opened once: sqlite3 is synchronous. The threads are an
-    executor like the app engine's (project/database/sqlite.py), without the semaphore in front
-    that bounds the app's memory: the ceiling."""
+    executor like the app engine's (project/database/sqlite.py)."""
 
     def __init__(self, path: str) -> None:
         self.path = path

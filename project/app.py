@@ -79,8 +79,9 @@ def flash_sessions(settings: Settings) -> CookieBackendConfig:
         httponly=True,
         secure=settings.is_production,
         samesite="lax",
-        # Not /media/: its refusal page, like every page, shows the flash messages.
-        exclude=["^/admin", "^/static/", "^/healthz$", "^/readyz$"],
+        # Not /media/: its refusal page, like every page, shows the flash messages. The JSON API
+        # and its schema show none.
+        exclude=["^/admin", "^/static/", "^/healthz$", "^/readyz$", "^/api/", "^/schema"],
     )
 
 

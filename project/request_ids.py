@@ -7,9 +7,9 @@ platform's router log leads to everything the app wrote about that request.
 from __future__ import annotations
 
 import logging
+import random
 import re
 import time
-import uuid
 from contextvars import ContextVar
 
 from litestar.enums import ScopeType
@@ -30,11 +30,17 @@ def current_request_id() -> str | None:
     return _current.get()
 
 
+def new_id() -> str:
+    # Not `uuid4`: its system call for the kernel's randomness cost more than the rest of this
+    # module. An id needs to be unique, not secret; `random` is reseeded in a forked worker.
+    return f"{random.getrandbits(128):032x}"
+
+
 def incoming_or_new(scope: Scope) -> str:
     for name, value in scope["headers"]:
         if name == HEADER:
-            return value.decode("ascii") if _SANE(value) else uuid.uuid4().hex
-    return uuid.uuid4().hex
+            return value.decode("ascii") if _SANE(value) else new_id()
+    return new_id()
 
 
 class RequestIdMiddleware:

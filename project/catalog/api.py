@@ -35,6 +35,8 @@ ProductBody = Annotated[
 NOT_FOUND = {404: refusal("No product has this id.")}
 
 
+# The reads are public and show nothing of the visitor: they skip the session lookup
+# (`exclude_from_auth`), as well as the CSRF cookie.
 class ProductController(Controller):
     path = "/api/products"
     tags = ("products",)
@@ -43,6 +45,7 @@ class ProductController(Controller):
         summary="List products",
         description="Search, filter by category slug, sort, page.",
         exclude_from_csrf=True,
+        exclude_from_auth=True,
     )
     async def list_products(
         self,
@@ -61,7 +64,13 @@ class ProductController(Controller):
             pages=found.pages,
         )
 
-    @get("/{product_id:int}", summary="Get a product", exclude_from_csrf=True, responses=NOT_FOUND)
+    @get(
+        "/{product_id:int}",
+        summary="Get a product",
+        exclude_from_csrf=True,
+        exclude_from_auth=True,
+        responses=NOT_FOUND,
+    )
     async def get_product(self, product_id: FromPath[RowId]) -> ProductOut:
         product = await queries.get_product(product_id)
         if product is None:

@@ -12,11 +12,15 @@ the same SQL, parameters and rows as the query it was built from.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
+from piccolo.columns import Column
 from piccolo.engine.base import Engine
 from piccolo.query.base import Query
+from piccolo.query.methods import Insert, Select
 from piccolo.querystring import QueryString
+
+from project.database.sqlite import TunedSQLiteEngine, stored_value_reader
 
 
 class Slot:
@@ -49,8 +53,28 @@ class CompiledSQL(QueryString):
 Build = Callable[..., Query[Any, Any]]
 
 
+Reader = Callable[[Any], Any]
+
+
+def _output_columns(query: Query[Any, Any]) -> list[tuple[str, Column]] | None:
+    """The table columns a query returns, by the names its rows carry them under; None when
+    it isn't known (other kinds of query)."""
+    if isinstance(query, Select):
+        selected = query.columns_delegate.selected_columns
+        return [
+            (column._alias or column._meta.get_default_alias(), column)
+            for column in selected
+            if isinstance(column, Column)
+        ]
+    if isinstance(query, Insert):
+        returned = query.returning_delegate._returning
+        columns = returned.columns if returned else []
+        return [(column._alias or column._meta.db_column_name, column) for column in columns]
+    return None
+
+
 class _Compiled:
-    __slots__ = ("args", "engine", "source", "sql", "table")
+    __slots__ = ("args", "engine", "readers", "source", "sql", "table")
 
     def __init__(self, query: Query[Any, Any], paged: bool) -> None:
         self.table = query.table
@@ -66,6 +90,15 @@ class _Compiled:
                 if engine_type == "sqlite"
                 else f" LIMIT ${count - 1} OFFSET ${count}"
             )
+        # SQLite rows are read as stored and converted here (TunedSQLiteEngine.fetch_stored).
+        self.readers: dict[str, Reader] | None = None
+        columns = _output_columns(query) if isinstance(self.engine, TunedSQLiteEngine) else None
+        if columns is not None:
+            self.readers = {}
+            for name, column in columns:
+                reader = stored_value_reader(column.column_type)
+                if reader is not None:
+                    self.readers[name] = reader
 
 
 class CompiledQuery:
@@ -88,7 +121,22 @@ class CompiledQuery:
         if compiled is None or compiled.table._meta.db is not compiled.engine:
             compiled = self._compiled[shape] = _Compiled(self.build(*shape), self.paged)
         bound = [values[arg.name] if isinstance(arg, Slot) else arg for arg in compiled.args]
-        rows: Sequence[Mapping[str, Any]] = await compiled.engine.run_querystring(
-            CompiledSQL(compiled.sql, bound, compiled.source)
-        )
-        return rows
+        engine = compiled.engine
+        if compiled.readers is None or engine.current_transaction.get() is not None:
+            rows: Sequence[Mapping[str, Any]] = await engine.run_querystring(
+                CompiledSQL(compiled.sql, bound, compiled.source)
+            )
+            return rows
+        names, stored = await cast(TunedSQLiteEngine, engine).fetch_stored(compiled.sql, bound)
+        return _converted(names, stored, compiled.readers)
+
+
+def _converted(
+    names: list[str], stored: list[tuple[Any, ...]], readers: dict[str, Reader]
+) -> list[dict[str, Any]]:
+    converting = [(name, readers[name]) for name in names if name in readers]
+    rows = [dict(zip(names, row, strict=True)) for row in stored]
+    for row in rows:
+        for name, read in converting:
+            row[name] = read(row[name])
+    return rows

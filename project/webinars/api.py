@@ -47,6 +47,8 @@ class RegistrantController(Controller):
     @post(
         summary="Register for a webinar",
         responses={**CSRF_REQUIRED, HTTP_409_CONFLICT: ALREADY_REGISTERED},
+        # Anyone may register, signed in or not: no session lookup.
+        exclude_from_auth=True,
     )
     async def register(self, data: RegistrationBody) -> RegistrantOut:
         try:

@@ -6,9 +6,26 @@ import datetime
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
-from piccolo.columns import Integer, Varchar
+from piccolo.columns import (
+    JSON,
+    Array,
+    Boolean,
+    Date,
+    Integer,
+    Interval,
+    Numeric,
+    Real,
+    Serial,
+    Text,
+    Time,
+    Timestamp,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.columns.column_types import UUID
 from piccolo.table import Table
 
 from project.catalog.tables import Category, Product
@@ -115,3 +132,119 @@ async def test_sqlite_integers_come_back_as_piccolo_gives_them(
     rows = await engine.run_ddl("SELECT value FROM counter ORDER BY id")
     assert [row["value"] for row in rows] == [9007199254740993, -5, 7, 1000]
     assert all(type(row["value"]) is int for row in rows)
+
+
+class Sample(Table):
+    """A column of each kind Piccolo converts on SQLite, and some it doesn't."""
+
+    id = Serial(primary_key=True)
+    amount = Integer(null=True)
+    price = Numeric(digits=(12, 2), null=True)
+    ratio = Real(null=True)
+    label = Varchar(length=20, null=True)
+    body = Text(null=True)
+    flag = Boolean(null=True)
+    day = Date(null=True)
+    at = Time(null=True)
+    stamp = Timestamp(null=True)
+    moment = Timestamptz(null=True)
+    token = UUID(null=True)
+    wait = Interval(null=True)
+    data = JSON(null=True)
+    tags = Array(Varchar(), null=True)
+
+
+SAMPLES: list[dict[str, Any]] = [
+    {
+        "amount": 7,
+        "price": Decimal("2499.00"),
+        "ratio": 0.1 + 0.2,
+        "label": "Zürich",
+        "body": "line\nbreak",
+        "flag": True,
+        "day": datetime.date(2026, 11, 26),
+        "at": datetime.time(7, 30, 15),
+        "stamp": datetime.datetime(2026, 11, 26, 7, 30, 15, 123456),
+        "moment": datetime.datetime(2026, 11, 26, 7, 30, tzinfo=datetime.UTC),
+        "wait": datetime.timedelta(hours=1, seconds=5),
+        "data": '{"a": [1, 2]}',
+        "tags": ["a", "b"],
+    },
+    # SQLite keeps NUMERIC values as REAL where they aren't whole: these are read through the
+    # text SQLite renders for a REAL, as Piccolo's converter is fed it.
+    {"price": Decimal("0.30000000000000004"), "flag": False},
+    {"price": Decimal("1E+20"), "amount": -5},
+    {"price": Decimal("7.99"), "ratio": 1e-20},
+    {"price": Decimal("-12.5")},
+    {},  # all NULL
+]
+
+
+@pytest.fixture
+def sample_engine(tmp_path: Path) -> Iterator[TunedSQLiteEngine]:
+    engine = TunedSQLiteEngine(tmp_path / "sample.sqlite3")
+    Sample._meta.db = engine
+    yield engine
+    engine.close_query_threads()
+    Sample._meta.db = None  # type: ignore[assignment]
+
+
+@pytest.mark.engine_independent
+async def test_sqlite_rows_read_as_stored_are_the_ones_piccolo_returns(
+    sample_engine: TunedSQLiteEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await Sample.create_table()
+    await Sample.insert(*(Sample(**values) for values in SAMPLES))
+    stored_reads: list[str] = []
+    fetch = sample_engine._fetch_stored_on_thread
+
+    def spy(query: str, args: list[object]) -> tuple[list[str], list[tuple[object, ...]]]:
+        stored_reads.append(query)
+        return fetch(query, args)
+
+    monkeypatch.setattr(sample_engine, "_fetch_stored_on_thread", spy)
+    compiled = CompiledQuery(lambda: Sample.select().order_by(Sample.id))
+
+    rows = [dict(row) for row in await compiled.rows()]
+
+    assert stored_reads  # no converter ran on the query thread
+    assert rows == await Sample.select().order_by(Sample.id)
+    assert rows[0]["price"] == Decimal("2499.00")
+    assert rows[1]["price"] == Decimal("0.3")
+    assert rows[0]["moment"] == SAMPLES[0]["moment"]
+    assert rows[0]["tags"] == ["a", "b"]
+
+
+@pytest.mark.engine_independent
+async def test_sqlite_inserts_return_what_piccolo_returns(
+    sample_engine: TunedSQLiteEngine,
+) -> None:
+    await Sample.create_table()
+    columns = (Sample.id, Sample.price, Sample.day, Sample.moment, Sample.flag)
+    compiled = CompiledQuery(
+        lambda: Sample.insert(
+            Sample(price=Slot("price"), day=Slot("day"), moment=Slot("moment"), flag=True)
+        ).returning(*columns)
+    )
+    values = SAMPLES[0]
+
+    (inserted,) = await compiled.rows(
+        price=values["price"], day=values["day"], moment=values["moment"]
+    )
+
+    assert dict(inserted) == (await Sample.select(*columns).where(Sample.id == inserted["id"]))[0]
+    assert inserted["moment"] == values["moment"]
+    assert inserted["flag"] is True
+
+
+@pytest.mark.engine_independent
+async def test_inside_a_transaction_a_compiled_query_reads_on_its_connection(
+    sample_engine: TunedSQLiteEngine,
+) -> None:
+    await Sample.create_table()
+    compiled = CompiledQuery(lambda: Sample.select(Sample.label, Sample.moment))
+    moment = SAMPLES[0]["moment"]
+    async with sample_engine.transaction():
+        await Sample.insert(Sample(label="uncommitted", moment=moment))
+        # Not yet committed: only the transaction's own connection sees the row.
+        assert await compiled.rows() == [{"label": "uncommitted", "moment": moment}]
