@@ -31,8 +31,8 @@ def current_request_id() -> str | None:
 
 
 def new_id() -> str:
-    # Not `uuid4`: its system call for the kernel's randomness cost more than the rest of this
-    # module. An id needs to be unique, not secret; `random` is reseeded in a forked worker.
+    # Not `uuid4`, which reads the kernel's randomness with a system call per request. An id
+    # needs to be unique, not secret; `random` is seeded from the kernel and again after a fork.
     return f"{random.getrandbits(128):032x}"
 
 

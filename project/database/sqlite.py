@@ -9,8 +9,9 @@ politely behind the busy timeout instead.
 
 Stock Piccolo also opens a new connection (and an aiosqlite thread) for every query outside a
 transaction and sets a pragma on it: most of a simple query's time. Here such a query runs on
-one of `QUERY_THREADS` threads, each with its own connection, opened once and kept: the
-engine's connection pool. The threads are a standard `ThreadPoolExecutor` rather than
+one of `QUERY_THREADS` threads, each with its own connections (one with Piccolo's type
+converters, one without for `fetch_stored`), opened once and kept: the engine's connection
+pool. The threads are a standard `ThreadPoolExecutor` rather than
 `anyio.to_thread`, whose per-call capacity limiter, checkpoints and hand-off cost more than a
 small query itself and halved a one-row endpoint's throughput (see bench/).
 """
@@ -73,9 +74,9 @@ def stored_value_reader(column_type: str) -> Callable[[Any], Any] | None:
     convert: Callable[[Any], Any] = getattr(converter, "__wrapped__", converter)
 
     def read(value: Any) -> Any:
-        if value is None or type(value) is str:
-            return value if value is None else convert(value)
-        return convert(_as_sqlite_text(value))
+        if value is None:
+            return None
+        return convert(value if type(value) is str else _as_sqlite_text(value))
 
     return read
 
