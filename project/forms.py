@@ -9,6 +9,7 @@ a class variable mapping field names to functions; `run_checks`, called from the
 
 from __future__ import annotations
 
+import functools
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -19,6 +20,8 @@ import msgspec
 T = TypeVar("T", bound=msgspec.Struct)
 # A field's own check: what is wrong with the value, or None.
 Check = Callable[[Any], str | None]
+# PostgreSQL cannot store NUL in text; SQLite can. Refused on both, so both keep the same rows.
+NO_NUL = "Remove the NUL character (an invisible control character) from this text."
 
 
 class FieldError(ValueError):
@@ -43,11 +46,22 @@ def run_checks(value: msgspec.Struct) -> None:
             raise FieldError(name, problem)
 
 
+def refuse_nul(value: msgspec.Struct) -> None:
+    """`FieldError` for the first field whose text holds NUL."""
+    for name in value.__struct_fields__:
+        if "\0" in str(getattr(value, name)):
+            raise FieldError(name, NO_NUL)
+
+
+# msgspec evaluates the class's annotations again on every call: once per type is enough.
+_fields = functools.cache(msgspec.structs.fields)
+
+
 def validate_form(struct_type: type[T], data: Mapping[str, Any]) -> FormResult[T]:
     values: dict[str, Any] = {}
     errors: dict[str, str] = {}
     checks: dict[str, Check] = getattr(struct_type, "checks", {})
-    for field in msgspec.structs.fields(struct_type):
+    for field in _fields(struct_type):
         raw = data.get(field.encode_name)
         text = raw.strip() if isinstance(raw, str) else raw
         if text in (None, "") and field.required is False:

@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, TypeVar, cast
 
-import msgspec
 from piccolo.columns import Column
 from piccolo.query.methods import Count, Select
 from piccolo.query.mixins import OrderByRaw
@@ -16,12 +15,10 @@ from project.catalog.schemas import CategoryOut, ProductIn, ProductOut, Sort
 from project.catalog.tables import Category, Product
 from project.database.compiled import CompiledQuery, Slot
 from project.database.search import like_pattern, matches_pattern
-from project.forms import FieldError
+from project.forms import FieldError, refuse_nul
 from project.pagination import Page
 
 CENTS = Decimal("0.01")
-# PostgreSQL cannot store NUL in text; SQLite can. Refused on both, so both keep the same rows.
-NO_NUL = "Remove the NUL character (an invisible control character) from this text."
 # By name regardless of case, the same on both engines (SQLite's default collation is binary).
 BY_NAME = OrderByRaw("LOWER(product.name)")
 ORDER: dict[Sort, tuple[Column | OrderByRaw, bool]] = {
@@ -128,9 +125,7 @@ async def categories() -> list[CategoryOut]:
 async def save_product(data: ProductIn, product_id: int | None = None) -> ProductOut:
     """Insert (or update, given `product_id`) and return the stored product. Raises
     `FieldError` for a category that doesn't exist and `LookupError` for a missing product."""
-    for field in msgspec.structs.fields(data):
-        if "\0" in str(getattr(data, field.name)):
-            raise FieldError(field.name, NO_NUL)
+    refuse_nul(data)
     if not await Category.exists().where(Category.id == data.category_id):
         raise FieldError("category_id", "Choose one of the categories.")
     values: dict[Column, Any] = {

@@ -6,11 +6,9 @@ import datetime
 from collections.abc import Mapping
 from typing import Any
 
-import msgspec
-
 from project.database.compiled import CompiledQuery, Slot
 from project.database.search import contains_text
-from project.forms import FieldError
+from project.forms import FieldError, refuse_nul
 from project.pagination import Page
 from project.storage.base import Storage, new_key
 from project.storage.images import CleanImage
@@ -19,7 +17,6 @@ from project.webinars.tables import Registrant
 
 PHOTO_FOLDER = "registrants"
 TAKEN = "This e-mail address is already registered."
-NO_NUL = "Remove the NUL character (an invisible control character) from this text."
 
 
 class EmailTaken(FieldError):
@@ -62,9 +59,7 @@ REGISTER = CompiledQuery(
 async def register(data: RegistrationIn) -> Mapping[str, Any]:
     """The new registrant's row; `EmailTaken` if the address is already registered, and
     `FieldError` for text holding NUL (PostgreSQL cannot store it; SQLite would)."""
-    for field in msgspec.structs.fields(data):
-        if "\0" in str(getattr(data, field.name)):
-            raise FieldError(field.name, NO_NUL)
+    refuse_nul(data)
     rows = await REGISTER.rows(
         name=data.name.strip(),
         email=data.email,
