@@ -22,6 +22,7 @@ import asyncio
 import re
 import sqlite3
 import threading
+import weakref
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -44,6 +45,17 @@ BUSY_TIMEOUT_SECONDS = 30.0
 # Threads (so connections) for queries outside transactions: readers run side by side in WAL
 # mode; more would mostly queue on the GIL.
 QUERY_THREADS = 4
+# Writes outside transactions go to one more thread of their own: SQLite takes one writer at a
+# time, and writers on several threads queued on its busy handler, which sleeps in steps of
+# up to 100 ms and made the slowest registrations wait five times the typical one.
+WRITES = ("INSERT", "UPDATE", "DELETE")
+
+
+def _writes(query: str) -> bool:
+    # Only where the query runs depends on it: a write sent to the readers still works.
+    return query.lstrip()[:6].upper() in WRITES
+
+
 Result = TypeVar("Result")
 
 
@@ -159,10 +171,15 @@ class TunedSQLiteEngine(SQLiteEngine):
             factory=TunedConnection,
         )
         self._connections = threading.local()
-        # Queries beyond the threads queue in the executor. A semaphore in front (to queue
-        # them as bare futures instead) cost a one-row request a fifth of its CPU at 64
-        # connections, for 10% less memory under a thousand chat streams (see bench/).
         self._query_threads: ThreadPoolExecutor | None = None
+        self._write_thread: ThreadPoolExecutor | None = None
+        # Piccolo's own queries wait for a free thread here, not in the executor's queue: with
+        # a thousand chat streams, a queue there held a tenth more memory. Compiled queries
+        # (small, fixed-shape, the hot pages) queue in the executor: waking a waiter here cost
+        # a one-row read a fifth of its CPU at 64 connections (see bench/).
+        self._free_threads: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, asyncio.Semaphore
+        ] = weakref.WeakKeyDictionary()
 
     async def _run_in_new_connection(
         self,
@@ -177,7 +194,14 @@ class TunedSQLiteEngine(SQLiteEngine):
                 list[dict[str, Any]],
                 await super()._run_in_new_connection(query, args, query_type, table),
             )
-        return await self._on_query_thread(self._run_on_thread_connection, query, args or [])
+        loop = asyncio.get_running_loop()
+        free = self._free_threads.get(loop)
+        if free is None:  # one per event loop: a semaphore is bound to the loop that uses it
+            free = self._free_threads[loop] = asyncio.Semaphore(QUERY_THREADS)
+        async with free:
+            return await self._on_query_thread(
+                _writes(query), self._run_on_thread_connection, query, args or []
+            )
 
     async def fetch_stored(
         self, query: str, args: Sequence[Any]
@@ -189,19 +213,29 @@ class TunedSQLiteEngine(SQLiteEngine):
         Converters run per value while the query thread holds the GIL, between the row steps
         that release it; with a few queries in flight that tug of war cost a page of 20 rows
         more CPU than the query itself (see bench/)."""
-        return await self._on_query_thread(self._fetch_stored_on_thread, query, args)
+        return await self._on_query_thread(
+            _writes(query), self._fetch_stored_on_thread, query, args
+        )
 
-    async def _on_query_thread(self, work: Callable[..., Result], *args: Any) -> Result:
-        if self._query_threads is None:
-            self._query_threads = ThreadPoolExecutor(QUERY_THREADS, "sqlite-query")
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._query_threads, work, *args)
+    async def _on_query_thread(
+        self, write: bool, work: Callable[..., Result], *args: Any
+    ) -> Result:
+        if write:
+            if self._write_thread is None:
+                self._write_thread = ThreadPoolExecutor(1, "sqlite-write")
+            threads = self._write_thread
+        else:
+            if self._query_threads is None:
+                self._query_threads = ThreadPoolExecutor(QUERY_THREADS, "sqlite-query")
+            threads = self._query_threads
+        return await asyncio.get_running_loop().run_in_executor(threads, work, *args)
 
     def close_query_threads(self) -> None:
         """Let the query threads (and their connections) end; the next query starts new ones."""
-        if self._query_threads is not None:
-            self._query_threads.shutdown(wait=False)
-            self._query_threads = None
+        for threads in (self._query_threads, self._write_thread):
+            if threads is not None:
+                threads.shutdown(wait=False)
+        self._query_threads = self._write_thread = None
 
     def _thread_connection(self, kind: str) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._connections, kind, None)

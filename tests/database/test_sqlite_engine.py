@@ -1,6 +1,7 @@
 import asyncio
 import sqlite3
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,8 +20,10 @@ PRAGMAS = "SELECT * FROM pragma_journal_mode, pragma_foreign_keys, pragma_busy_t
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> TunedSQLiteEngine:
-    return TunedSQLiteEngine(tmp_path / "tuned.sqlite3")
+def engine(tmp_path: Path) -> Iterator[TunedSQLiteEngine]:
+    engine = TunedSQLiteEngine(tmp_path / "tuned.sqlite3")
+    yield engine
+    engine.close_query_threads()
 
 
 async def test_wal_foreign_keys_and_busy_timeout_are_on(engine: TunedSQLiteEngine) -> None:
@@ -91,9 +94,26 @@ async def test_queries_outside_transactions_reuse_a_few_kept_connections(
     rows = await asyncio.gather(*(engine.run_ddl("SELECT COUNT(*) AS c FROM t") for _ in range(50)))
 
     assert rows[-1] == [{"c": 200}]
-    # Stock Piccolo opens one per query: 251 here.
-    assert 1 <= len(opened) <= QUERY_THREADS
+    # Stock Piccolo opens one per query: 251 here. The writes have a thread of their own.
+    assert 1 <= len(opened) <= QUERY_THREADS + 1
     assert len(set(opened)) == len(opened)  # one per thread
+
+
+async def test_writes_outside_transactions_take_turns_instead_of_waiting_on_the_lock(
+    engine: TunedSQLiteEngine,
+) -> None:
+    await engine.run_ddl("CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER)")
+    # No busy timeout: a writer that found the database locked would fail at once.
+    engine.connection_kwargs["timeout"] = 0
+    engine.close_query_threads()
+
+    await asyncio.gather(
+        *(engine.run_ddl(f"INSERT INTO t (n) VALUES ({n})") for n in range(300)),
+        *(engine.run_ddl(f"UPDATE t SET n = n + 1 WHERE id = {n}") for n in range(300)),
+        *(engine.run_ddl("SELECT COUNT(*) FROM t") for _ in range(100)),
+    )
+
+    assert await engine.run_ddl("SELECT COUNT(*) AS c FROM t") == [{"c": 300}]
 
 
 async def test_a_kept_connection_survives_a_failed_statement(engine: TunedSQLiteEngine) -> None:
