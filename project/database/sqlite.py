@@ -9,9 +9,9 @@ politely behind the busy timeout instead.
 
 Stock Piccolo also opens a new connection (and an aiosqlite thread) for every query outside a
 transaction and sets a pragma on it: most of a simple query's time. Here such a query runs on
-one of `QUERY_THREADS` threads, each with its own connections (one with Piccolo's type
-converters, one without for `fetch_stored`), opened once and kept: the engine's connection
-pool. The threads are a standard `ThreadPoolExecutor` rather than
+one of `QUERY_THREADS` threads (a write, on one more thread of its own), each with its own
+connections (one with Piccolo's type converters, one without for `fetch_stored`), opened once
+and kept: the engine's connection pool. The threads are a standard `ThreadPoolExecutor` rather than
 `anyio.to_thread`, whose per-call capacity limiter, checkpoints and hand-off cost more than a
 small query itself and halved a one-row endpoint's throughput (see bench/).
 """
