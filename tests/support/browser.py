@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, Response, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, Request, Response, sync_playwright
 
 from tests.support.mandatory import skip_unless_ci
 
@@ -70,5 +70,12 @@ def page_problems(page: Page) -> list[str]:
     page.on("console", on_console)
     page.on("response", on_response)
     page.on("pageerror", lambda error: problems.append(f"exception: {error}"))
-    page.on("requestfailed", lambda request: problems.append(f"failed: {request.url}"))
+    page.on("requestfailed", lambda request: _failed(request, problems))
     return problems
+
+
+def _failed(request: Request, problems: list[str]) -> None:
+    # The browser drops what is still loading (the favicon, say) when the test moves to the
+    # next page: that is no failure of the site's.
+    if request.failure != "net::ERR_ABORTED":
+        problems.append(f"failed: {request.url} ({request.failure})")
