@@ -21,6 +21,7 @@ from piccolo.engine.base import BaseBatch
 from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 from piccolo.query.base import Query
 
+from project.database.statements import DescribedStatementsConnection
 from project.database.transactions import end_transaction
 from project.database.url import PostgresDatabase
 
@@ -129,7 +130,9 @@ class PoolerSafePostgresEngine(PostgresEngine):
         self.pool_max = pool_max
         self.acquire_timeout = acquire_timeout
         super().__init__(
-            config=dict(database.connect_kwargs), extensions=(), log_queries=log_queries
+            config={**database.connect_kwargs, "connection_class": DescribedStatementsConnection},
+            extensions=(),
+            log_queries=log_queries,
         )
 
     async def check_version(self) -> None:
