@@ -23,12 +23,10 @@ from project.accounts.errors import EXCEPTION_HANDLERS
 from project.accounts.sessions import session_middleware
 from project.admin import admin_mount
 from project.database.sqlite import TunedSQLiteEngine
+from project.edge import EdgeMiddleware
 from project.errors import exception_handlers
 from project.features import FEATURES
-from project.headers import SecurityHeadersMiddleware
-from project.hosts import allowed_hosts_middleware
 from project.logs import litestar_logging_config
-from project.request_ids import RequestIdMiddleware
 from project.settings import BASE_DIR, Settings, get_settings
 from project.storage.backends import create_storage, require_writable_storage
 from project.storage.base import Storage
@@ -122,7 +120,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
             title="Bandstand", version="0.1.0", render_plugins=[SwaggerRenderPlugin()]
         ),
         middleware=[
-            allowed_hosts_middleware(settings.allowed_hosts),
             flash_sessions(settings).middleware,
             session_middleware(settings),
         ],
@@ -131,9 +128,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         debug=settings.debug,
     )
     # Around the whole app, not in `middleware`: a path no route matches is answered (404)
-    # before Litestar's middleware runs, and that answer needs the id and the headers too.
-    app.asgi_handler = SecurityHeadersMiddleware(
-        RequestIdMiddleware(app.asgi_handler, access_log=settings.log_format == "json"),
+    # before Litestar's middleware runs, and that answer needs the checks and headers too.
+    app.asgi_handler = EdgeMiddleware(
+        app.asgi_handler,
+        hosts=settings.allowed_hosts,
         hsts=settings.is_production,
+        access_log=settings.log_format == "json",
     )
     return app

@@ -7,9 +7,12 @@ CSP build of Alpine, htmx with eval off), so a script injected into a page does 
 
 from __future__ import annotations
 
-from litestar.enums import ScopeType
+from collections.abc import Iterable
+
 from litestar.handlers import ASGIRouteHandler
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import Scope
+
+Headers = list[tuple[bytes, bytes]]
 
 CONTENT_SECURITY_POLICY = "; ".join(
     (
@@ -58,48 +61,34 @@ SECURITY_HEADERS = {
 STRICT_TRANSPORT_SECURITY = "max-age=31536000; includeSubDomains"
 
 
-def _encoded(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
+def _encoded(headers: dict[str, str]) -> Headers:
     return [(name.encode(), value.encode()) for name, value in headers.items()]
 
 
-class SecurityHeadersMiddleware:
-    """Adds `SECURITY_HEADERS`, encoded once, to every response that doesn't set its own (the
-    media route sends a stricter policy); a mounted app and the OpenAPI page get another CSP.
+class SecurityHeaders:
+    """`SECURITY_HEADERS`, encoded once, for every response that doesn't set its own (the media
+    route sends a stricter policy); a mounted app and the OpenAPI page get another CSP.
+    Added by `project/edge.py`: Litestar's `response_headers` rebuilt and re-encoded the same
+    headers on every response, and missed the 404 it answers before its middleware runs."""
 
-    Raw ASGI, around the whole app rather than in Litestar's middleware list: Litestar answers a
-    path no route matches before that list runs, and its 404 needs the headers too. Litestar's
-    `response_headers` also rebuilt and re-encoded the same headers on every response."""
-
-    def __init__(self, app: ASGIApp, *, hsts: bool = False) -> None:
-        self.app = app
+    def __init__(self, *, hsts: bool = False) -> None:
         headers = dict(SECURITY_HEADERS)
         if hsts:
             headers["strict-transport-security"] = STRICT_TRANSPORT_SECURITY
-        self.headers = _encoded(headers)
-        self.docs_headers = _encoded(
-            {**headers, "content-security-policy": DOCS_CONTENT_SECURITY_POLICY}
-        )
-        self.mount_headers = _encoded(
-            {**headers, "content-security-policy": MOUNT_CONTENT_SECURITY_POLICY}
-        )
+        self.site = _encoded(headers)
+        self.docs = _encoded({**headers, "content-security-policy": DOCS_CONTENT_SECURITY_POLICY})
+        self.mount = _encoded({**headers, "content-security-policy": MOUNT_CONTENT_SECURITY_POLICY})
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP:
-            await self.app(scope, receive, send)
-            return
-        path = scope["path"]
-        docs = path == DOCS_PATH or path.startswith(DOCS_PATH + "/")
-        ours = self.docs_headers if docs else self.headers
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                # Routing has put the handler in the scope by now.
-                mounted = isinstance(scope.get("route_handler"), ASGIRouteHandler)
-                headers = list(message.get("headers", ()))
-                present = {name.lower() for name, _ in headers}
-                extra = self.mount_headers if mounted else ours
-                headers += [header for header in extra if header[0] not in present]
-                message["headers"] = headers
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+    def added_to(self, headers: Iterable[tuple[bytes, bytes]], scope: Scope, path: str) -> Headers:
+        """The response's headers with ours that it doesn't set. Called at the response's start,
+        when routing has put the handler in the scope, with the path the request came with."""
+        if isinstance(scope.get("route_handler"), ASGIRouteHandler):
+            ours = self.mount
+        elif path == DOCS_PATH or path.startswith(DOCS_PATH + "/"):
+            ours = self.docs
+        else:
+            ours = self.site
+        headers = list(headers)
+        present = {name.lower() for name, _ in headers}
+        headers += [header for header in ours if header[0] not in present]
+        return headers

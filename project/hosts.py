@@ -1,6 +1,7 @@
 """ALLOWED_HOSTS as Django means it: host names, whatever the port, with `*.example.com` and `*`.
 
-One matcher serves Litestar's Host check and Piccolo Admin's Origin/Referer check.
+One matcher serves the site's Host check (in `project/edge.py`) and Piccolo Admin's
+Origin/Referer check.
 """
 
 from __future__ import annotations
@@ -8,11 +9,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from typing import overload
-
-from litestar.config.allowed_hosts import AllowedHostsConfig
-from litestar.middleware import DefineMiddleware
-from litestar.middleware.allowed_hosts import AllowedHostsMiddleware
-from litestar.types import ASGIApp
 
 
 def host_pattern(hosts: Sequence[str]) -> re.Pattern[str] | None:
@@ -53,25 +49,22 @@ class AllowedHostNames(Sequence[str]):
         return len(self._hosts)
 
 
-class AnyPortAllowedHostsMiddleware(AllowedHostsMiddleware):
-    """Litestar's check, but `localhost` also allows `localhost:8000`.
-
-    Litestar matches the whole Host header, port included, so a site served on a port other
-    than 80/443 would refuse every request unless each host:port pair were listed.
-    """
-
-    def __init__(self, app: ASGIApp, config: AllowedHostsConfig) -> None:
-        super().__init__(app, config)
-        self.allowed_hosts_regex = host_pattern(config.allowed_hosts)
-
-
 # Platform health checks call an instance by its private address (Fly, Render, Kubernetes):
 # the probes answer whatever the Host, and say nothing more than "up" or "ready".
-PROBE_PATHS = ["^/healthz$", "^/readyz$"]
+PROBE_PATHS = frozenset({"/healthz", "/readyz"})
 
 
-def allowed_hosts_middleware(hosts: tuple[str, ...]) -> DefineMiddleware:
-    return DefineMiddleware(
-        AnyPortAllowedHostsMiddleware,
-        config=AllowedHostsConfig(allowed_hosts=list(hosts), exclude=PROBE_PATHS),
-    )
+class HostCheck:
+    """The site's Host check: a request to a path other than the probes must name an allowed
+    host, with any port — unlike Litestar's, which matches the whole header, so a site on a
+    port other than 80/443 would refuse every request unless each host:port pair were listed."""
+
+    def __init__(self, hosts: Sequence[str]) -> None:
+        self._pattern = host_pattern(hosts)
+
+    def allows(self, host: bytes | None, path: str) -> bool:
+        if self._pattern is None or path in PROBE_PATHS:
+            return True
+        if not host:
+            return False
+        return self._pattern.fullmatch(host.decode("latin-1")) is not None

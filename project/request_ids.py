@@ -9,11 +9,9 @@ from __future__ import annotations
 import logging
 import random
 import re
-import time
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 
-from litestar.enums import ScopeType
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import Scope
 
 HEADER = b"x-request-id"
 # Anything else is replaced: the id is written into log lines and response headers, so it
@@ -36,50 +34,24 @@ def new_id() -> str:
     return f"{random.getrandbits(128):032x}"
 
 
-def incoming_or_new(scope: Scope) -> str:
-    for name, value in scope["headers"]:
-        if name == HEADER:
-            return value.decode("ascii") if _SANE(value) else new_id()
+def incoming_or_new(incoming: bytes | None) -> str:
+    """The router's id when it sent a sane one, else a new one."""
+    if incoming is not None and _SANE(incoming):
+        return incoming.decode("ascii")
     return new_id()
 
 
-class RequestIdMiddleware:
-    """Raw ASGI, around the whole app (unknown paths never reach Litestar's middleware list):
-    one header scan, one contextvar set, one header appended; with `access_log`, also one
-    log line per request (what uvicorn's plain-text access log says, plus the id)."""
-
-    def __init__(self, app: ASGIApp, *, access_log: bool = False) -> None:
-        self.app = app
-        self.access_log = access_log
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP:
-            await self.app(scope, receive, send)
-            return
-        request_id = incoming_or_new(scope)
-        encoded = request_id.encode("ascii")
-        status = 500  # what the server answers if the app fails before it responds
-
-        async def send_with_id(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                # A copy: a response may reuse one header list for every request it answers.
-                message["headers"] = [*message.get("headers", ()), (HEADER, encoded)]
-            await send(message)
-
-        token = _current.set(request_id)
-        # Read now: a mount (Piccolo Admin) strips its prefix from the scope's path.
-        method, path, started = scope["method"], scope["path"], time.perf_counter()
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            if self.access_log and access_logger.isEnabledFor(logging.INFO):
-                _log_access(scope, method, path, status, time.perf_counter() - started)
-            _current.reset(token)
+def bind(request_id: str) -> Token[str | None]:
+    """Make `request_id` the current one, until `unbind` with the token returned."""
+    return _current.set(request_id)
 
 
-def _log_access(scope: Scope, method: str, path: str, status: int, seconds: float) -> None:
+def unbind(token: Token[str | None]) -> None:
+    _current.reset(token)
+
+
+def log_access(scope: Scope, method: str, path: str, status: int, seconds: float) -> None:
+    """One line per request: what uvicorn's plain-text access log says, plus the id."""
     client = scope.get("client")
     access_logger.info(
         "%s %s %d",

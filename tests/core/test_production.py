@@ -59,6 +59,17 @@ async def test_production_refuses_a_host_not_in_allowed_hosts(
     assert (await production.get("/", headers={"host": "bandstand.example:443"})).status_code == 200
 
 
+async def test_a_refused_host_is_refused_on_every_path_with_the_headers(
+    production: httpx.AsyncClient,
+) -> None:
+    # A path no route matches too: the check runs before Litestar's routing.
+    response = await production.get("/no/such/page", headers={"host": "attacker.example"})
+    assert response.status_code == 400
+    assert "no host this site serves" in response.json()["detail"]
+    assert response.headers["x-request-id"]
+    assert response.headers["strict-transport-security"] == STRICT_TRANSPORT_SECURITY
+
+
 @pytest.mark.parametrize("path", ["/healthz", "/readyz"])
 async def test_probes_answer_a_platform_calling_by_private_address(
     production: httpx.AsyncClient, path: str
