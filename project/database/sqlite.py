@@ -11,9 +11,10 @@ Stock Piccolo also opens a new connection (and an aiosqlite thread) for every qu
 transaction and sets a pragma on it: most of a simple query's time. Here such a query runs on
 one of `QUERY_THREADS` threads (a write, on one more thread of its own), each with its own
 connections (one with Piccolo's type converters, one without for `fetch_stored`), opened once
-and kept: the engine's connection pool. The threads are a standard `ThreadPoolExecutor` rather than
+and kept: the engine's connection pool. The threads are `QueryThreads` (threads.py) rather than
 `anyio.to_thread`, whose per-call capacity limiter, checkpoints and hand-off cost more than a
-small query itself and halved a one-row endpoint's throughput (see bench/).
+small query itself and halved a one-row endpoint's throughput, or a `ThreadPoolExecutor`,
+whose futures still cost a one-row read a fifth of its CPU (see bench/).
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ import sqlite3
 import threading
 import weakref
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, TypeVar, cast
@@ -39,6 +39,7 @@ from piccolo.engine.sqlite import (
 from piccolo.query.base import Query
 from piccolo.table import Table
 
+from project.database.threads import QueryThreads
 from project.database.transactions import end_transaction
 
 BUSY_TIMEOUT_SECONDS = 30.0
@@ -171,11 +172,11 @@ class TunedSQLiteEngine(SQLiteEngine):
             factory=TunedConnection,
         )
         self._connections = threading.local()
-        self._query_threads: ThreadPoolExecutor | None = None
-        self._write_thread: ThreadPoolExecutor | None = None
-        # Piccolo's own queries wait for a free thread here, not in the executor's queue: with
+        self._query_threads: QueryThreads | None = None
+        self._write_thread: QueryThreads | None = None
+        # Piccolo's own queries wait for a free thread here, not in the threads' queue: with
         # a thousand chat streams, a queue there held a tenth more memory. Compiled queries
-        # (small, fixed-shape, the hot pages) queue in the executor: waking a waiter here cost
+        # (small, fixed-shape, the hot pages) queue for the threads: waking a waiter here cost
         # a one-row read a fifth of its CPU at 64 connections (see bench/).
         self._free_threads: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, asyncio.Semaphore
@@ -222,19 +223,19 @@ class TunedSQLiteEngine(SQLiteEngine):
     ) -> Result:
         if write:
             if self._write_thread is None:
-                self._write_thread = ThreadPoolExecutor(1, "sqlite-write")
+                self._write_thread = QueryThreads(1, "sqlite-write")
             threads = self._write_thread
         else:
             if self._query_threads is None:
-                self._query_threads = ThreadPoolExecutor(QUERY_THREADS, "sqlite-query")
+                self._query_threads = QueryThreads(QUERY_THREADS, "sqlite-query")
             threads = self._query_threads
-        return await asyncio.get_running_loop().run_in_executor(threads, work, *args)
+        return await threads.run(work, *args)
 
     def close_query_threads(self) -> None:
         """Let the query threads (and their connections) end; the next query starts new ones."""
         for threads in (self._query_threads, self._write_thread):
             if threads is not None:
-                threads.shutdown(wait=False)
+                threads.shutdown()
         self._query_threads = self._write_thread = None
 
     def _thread_connection(self, kind: str) -> sqlite3.Connection:
