@@ -42,6 +42,8 @@ BENCH_USER = "bench"
 BENCH_PASSWORD = "bench-password"  # noqa: S105 - a throwaway database's
 CSRF_FIELD = re.compile(r'name="_csrf_token" value="([^"]+)"')
 POST_SCRIPT = ROOT / "bench" / "register.lua"
+CACHE_OFF = "PostgreSQL, TLS, cache off (default)"
+CACHE_ON = "PostgreSQL, TLS, cache on"
 
 
 class Workload:
@@ -232,6 +234,24 @@ def markdown(results: dict[str, Any]) -> str:
                 f"{ours['rps'] / base['rps']:.2f} | {ours['p50_ms']:.1f} | {ours['p99_ms']:.1f} | "
                 f"{ours['errors']:.0f} |"
             )
+    setups = results["setups"]
+    off, on = setups.get(CACHE_OFF), setups.get(CACHE_ON)
+    if off and on:
+        lines += [
+            "",
+            "What the statement cache's absence costs the app on direct PostgreSQL (the two "
+            "setups above, run one after the other):",
+            "",
+            "| workload | cache off req/s | cache on req/s | cost |",
+            "|---|---:|---:|---:|",
+        ]
+        for workload in off["medians"]:
+            without = off["medians"][workload]["ours"]["rps"]
+            with_cache = on["medians"][workload]["ours"]["rps"]
+            lines.append(
+                f"| {workload} | {without:,.0f} | {with_cache:,.0f} | "
+                f"{1 - without / with_cache:.0%} |"
+            )
     if results.get("chat_streams"):
         lines += [
             "",
@@ -289,8 +309,8 @@ def main() -> None:
         tls = {"sslmode": "verify-full", "sslrootcert": str(server.ca_cert)}
         setups = {
             "SQLite": sqlite,
-            "PostgreSQL, TLS, cache off (default)": server.url(**tls),
-            "PostgreSQL, TLS, cache on": server.url(**tls, statement_cache_size="100"),
+            CACHE_OFF: server.url(**tls),
+            CACHE_ON: server.url(**tls, statement_cache_size="100"),
             "PgBouncer (transaction mode), TLS": bouncer.url(**tls),
         }
         for name, url in setups.items():

@@ -166,7 +166,7 @@ def _add_feature(source: str, names: Names) -> str:
     entry = _render(TEMPLATE_DIR / "features_entry.py.tmpl", names)
     imports = [
         f"from project.{names.name} import {module} as {names.name}_{module}"
-        for module in ("admin", "routes", "tables")
+        for module in ("routes", "tables")
     ]
     manual = "add these imports and this entry to FEATURES by hand:\n" + "\n".join(imports)
     manual += "\n" + entry

@@ -10,7 +10,9 @@ batch: still unnamed and parsed in the same batch, so still pooler-safe, in one 
 
 What is kept is thrown away whenever asyncpg drops its own caches (a changed type, or
 `reload_schema_state()`), and after any failed query on the connection: a schema change that
-renames or drops what a query uses fails that query once, and the next run describes again.
+renames, drops or resizes what a query uses fails that query once, and the next run describes
+again. A failed query is not retried: unlike a named statement the server refuses, it ran. A
+type changed to one of the same binary width reads wrongly until then (docs/database.md).
 """
 
 from __future__ import annotations

@@ -234,16 +234,6 @@ def idle_engine() -> PoolerSafePostgresEngine:
     return _engine(ADMIN_URL, acquire_timeout=2)
 
 
-@pytest.fixture
-async def one_connection_engine(
-    idle_engine: PoolerSafePostgresEngine,
-) -> AsyncIterator[PoolerSafePostgresEngine]:
-    engine = idle_engine
-    await engine.start_connection_pool()
-    yield engine
-    await engine.close_connection_pool()
-
-
 async def _cut(pid: int) -> None:
     """End a server session from outside, as a restart does to every session."""
     admin = await asyncpg.connect(ADMIN_URL, timeout=5)
@@ -270,9 +260,8 @@ async def _transaction_cut_before_its_commit(engine: PoolerSafePostgresEngine) -
 @pytest.mark.engine_independent
 @pytest.mark.timeout(30)
 async def test_a_transaction_cut_mid_way_reports_its_own_error_and_frees_its_connection(
-    one_connection_engine: PoolerSafePostgresEngine,
+    engine: PoolerSafePostgresEngine,
 ) -> None:
-    engine = one_connection_engine
     for _ in range(3):  # more than the pool holds: a kept connection would show by the second
         with pytest.raises(Exception) as caught:  # noqa: PT011 - asserted below
             await _transaction_cut_in_its_body(engine)
@@ -291,9 +280,8 @@ async def test_a_transaction_cut_mid_way_reports_its_own_error_and_frees_its_con
 @pytest.mark.engine_independent
 @pytest.mark.timeout(30)
 async def test_a_failed_commit_still_gives_the_connection_back(
-    one_connection_engine: PoolerSafePostgresEngine,
+    engine: PoolerSafePostgresEngine,
 ) -> None:
-    engine = one_connection_engine
     with pytest.raises(Exception) as caught:  # noqa: PT011 - asserted below
         await _transaction_cut_before_its_commit(engine)
 

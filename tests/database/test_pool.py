@@ -3,8 +3,6 @@ and is whole again once the connection that held it comes back."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from project.database.postgres import PoolerSafePostgresEngine
@@ -21,16 +19,6 @@ def idle_engine() -> PoolerSafePostgresEngine:
     database = parse_database_url(ADMIN_URL)
     assert isinstance(database, PostgresDatabase)
     return PoolerSafePostgresEngine(database, pool_min=0, pool_max=1, acquire_timeout=0.2)
-
-
-@pytest.fixture
-async def engine(
-    idle_engine: PoolerSafePostgresEngine,
-) -> AsyncIterator[PoolerSafePostgresEngine]:
-    engine = idle_engine
-    await engine.start_connection_pool()
-    yield engine
-    await engine.close_connection_pool()
 
 
 @pytest.mark.timeout(30)

@@ -4,7 +4,6 @@ still works through a transaction-mode PgBouncer — and a schema change costs o
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
@@ -40,16 +39,6 @@ def admin_database() -> PostgresDatabase:
 def idle_engine(admin_database: PostgresDatabase) -> PoolerSafePostgresEngine:
     # One connection: every query below meets the statements the ones before it left.
     return PoolerSafePostgresEngine(admin_database, pool_min=0, pool_max=1)
-
-
-@pytest.fixture
-async def engine(
-    idle_engine: PoolerSafePostgresEngine,
-) -> AsyncIterator[PoolerSafePostgresEngine]:
-    engine = idle_engine
-    await engine.start_connection_pool()
-    yield engine
-    await engine.close_connection_pool()
 
 
 @pytest.fixture
