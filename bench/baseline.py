@@ -93,8 +93,8 @@ class Postgres(Database):
 
 
 class SQLite(Database):
-    """One connection per thread, opened once: sqlite3 is synchronous. The threads are an
-    executor like the app engine's (project/database/sqlite.py)."""
+    """One connection per thread, opened once: sqlite3 is synchronous. The threads are the
+    standard executor (the app's engine has lighter ones, project/database/threads.py)."""
 
     def __init__(self, path: str) -> None:
         self.path = path
