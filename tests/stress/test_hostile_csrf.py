@@ -17,6 +17,7 @@ from piccolo.apps.user.tables import BaseUser
 
 from project.accounts.guards import requires_staff
 from project.accounts.sessions import start_session
+from project.admin import LazyAdmin
 from project.catalog.tables import Category, Product
 from project.chat.tables import Conversation
 from project.features import FEATURES
@@ -68,13 +69,14 @@ def admin_table_names() -> set[str]:
 
 def admin_api_routes() -> list[tuple[str, str]]:
     """(method, path) of every route of Piccolo Admin's API, from the app the site mounts (its
-    own /admin/api/openapi.json redirects to itself behind the mount)."""
+    own /admin/api/openapi.json redirects to itself behind the mount), once a request built it."""
     from main import app
 
     mount = next(route for route in app.routes if route.path == "/admin")
     handler = cast(Any, mount).route_handler
     cells = [cell.cell_contents for cell in handler.fn.__closure__ or ()]
-    admin = next(cell for cell in cells if hasattr(cell, "routes"))
+    admin: Any = next(cell for cell in cells if isinstance(cell, LazyAdmin)).app
+    assert admin is not None, "request /admin/ first: the admin is built by its first request"
     api = next(route for route in admin.routes if getattr(route, "path", "") == "/api").app
     while not hasattr(api, "routes"):  # under its authentication middleware
         api = api.app
