@@ -11,8 +11,12 @@ batch: still unnamed and parsed in the same batch, so still pooler-safe, in one 
 What is kept is thrown away whenever asyncpg drops its own caches (a changed type, or
 `reload_schema_state()`), and after any failed query on the connection: a schema change that
 renames, drops or resizes what a query uses fails that query once, and the next run describes
-again. A failed query is not retried: unlike a named statement the server refuses, it ran. A
-type changed to one of the same binary width reads wrongly until then (docs/database.md).
+again. A failed query is not retried: unlike a named statement the server refuses, it may have
+run. A column changed to a type of the same binary width is read with the old type until that
+connection sees an error or is replaced (docs/database.md).
+
+It overrides private methods of asyncpg's `Connection`: asyncpg is pinned in the lock file, and
+tests/database/test_statements.py fails if a new version moves them.
 """
 
 from __future__ import annotations
