@@ -45,10 +45,11 @@ PRODUCT = """
 """
 # The same query shapes as the app's (project/catalog/queries.py, project/webinars/queries.py):
 # a page carries its total (one query), a registration is one insert that a taken address skips.
-COUNT = "SELECT COUNT(*) FROM product p JOIN category c ON c.id = p.category WHERE c.slug = {0}"
+IN_CATEGORY = "p.category = (SELECT id FROM category WHERE slug = {0})"
+COUNT = f"SELECT COUNT(*) FROM product p WHERE {IN_CATEGORY}"  # noqa: S608 - constants
 PAGE = (
     PRODUCT.replace("c.name AS category_name", "c.name AS category_name, (" + COUNT + ") AS total")
-    + " WHERE c.slug = {0} ORDER BY LOWER(p.name), p.id LIMIT {1} OFFSET {2}"
+    + f" WHERE {IN_CATEGORY} ORDER BY LOWER(p.name), p.id LIMIT {{1}} OFFSET {{2}}"
 )
 CATEGORIES = "SELECT id, slug, name FROM category ORDER BY name"
 REGISTER = """

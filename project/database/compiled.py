@@ -114,13 +114,22 @@ class CompiledQuery:
         self.paged = paged
         self._compiled: dict[tuple[Hashable, ...], _Compiled] = {}
 
-    async def rows(self, *shape: Hashable, **values: Any) -> Sequence[Mapping[str, Any]]:
-        """The rows of the query for `shape`, with `values` in its slots: dicts on SQLite,
-        asyncpg's records (read-only mappings) on PostgreSQL."""
+    def _for(self, shape: tuple[Hashable, ...]) -> _Compiled:
         compiled = self._compiled.get(shape)
         if compiled is None or compiled.table._meta.db is not compiled.engine:
             compiled = self._compiled[shape] = _Compiled(self.build(*shape), self.paged)
-        bound = [values[arg.name] if isinstance(arg, Slot) else arg for arg in compiled.args]
+        return compiled
+
+    def statement(self, *shape: Hashable, **values: Any) -> tuple[str, list[Any]]:
+        """The SQL and parameters that `rows` runs for `shape` and `values` (to EXPLAIN it, say)."""
+        compiled = self._for(shape)
+        return compiled.sql, _bound(compiled.args, values)
+
+    async def rows(self, *shape: Hashable, **values: Any) -> Sequence[Mapping[str, Any]]:
+        """The rows of the query for `shape`, with `values` in its slots: dicts on SQLite,
+        asyncpg's records (read-only mappings) on PostgreSQL."""
+        compiled = self._for(shape)
+        bound = _bound(compiled.args, values)
         engine = compiled.engine
         if compiled.readers is None or engine.current_transaction.get() is not None:
             rows: Sequence[Mapping[str, Any]] = await engine.run_querystring(
@@ -129,6 +138,10 @@ class CompiledQuery:
             return rows
         names, stored = await cast(TunedSQLiteEngine, engine).fetch_stored(compiled.sql, bound)
         return _converted(names, stored, compiled.readers)
+
+
+def _bound(args: list[Any], values: Mapping[str, Any]) -> list[Any]:
+    return [values[arg.name] if isinstance(arg, Slot) else arg for arg in args]
 
 
 def _converted(
