@@ -20,6 +20,7 @@ whose futures still cost a one-row read a fifth of its CPU (see bench/).
 from __future__ import annotations
 
 import asyncio
+import datetime
 import re
 import sqlite3
 import threading
@@ -35,6 +36,7 @@ from piccolo.engine.sqlite import (
     SQLiteTransaction,
     TransactionType,
     convert_int_out,
+    convert_timestamptz_out,
 )
 from piccolo.query.base import Query
 from piccolo.table import Table
@@ -91,7 +93,50 @@ def stored_value_reader(column_type: str) -> Callable[[Any], Any] | None:
             return None
         return convert(value if type(value) is str else _as_sqlite_text(value))
 
+    if converter is convert_timestamptz_out:
+        return _utc_timestamp_reader(read)
+    if name in _REPEATING_TYPES:
+        return _remembering_reader(read)
     return read
+
+
+def _utc_timestamp_reader(read: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """Piccolo's TIMESTAMPTZ converter parses the text and labels it UTC. Piccolo writes UTC
+    ("+00:00"), which parses as UTC already: `replace(tzinfo=...)` was most of the cost."""
+
+    def read_utc(value: Any) -> Any:
+        if type(value) is str:
+            parsed = datetime.datetime.fromisoformat(value)
+            if parsed.tzinfo is datetime.UTC:
+                return parsed
+        return read(value)
+
+    return read_utc
+
+
+# Types whose values repeat across rows (prices), read as stored (a float for NUMERIC).
+_REPEATING_TYPES = frozenset({"NUMERIC", "DECIMAL"})
+_REMEMBERED = 4096
+
+
+def _remembering_reader(read: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`read`, remembering what each float gave: a float's SQLite text (`_as_sqlite_text`)
+    and its Decimal cost more than the rest of a row. The converters are pure and a Decimal
+    is immutable, so a remembered one can be shared."""
+    remembered: dict[float, Any] = {}
+
+    def read_remembered(value: Any) -> Any:
+        # Not zero: 0.0 and -0.0 are one key, and read into different Decimals.
+        if type(value) is not float or not value:
+            return read(value)
+        result = remembered.get(value)
+        if result is None:
+            if len(remembered) >= _REMEMBERED:
+                remembered.clear()
+            result = remembered[value] = read(value)
+        return result
+
+    return read_remembered
 
 
 # sqlite3 looks a converter up by the declared type's first word.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import sqlite3
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -30,7 +31,7 @@ from piccolo.table import Table
 
 from project.catalog.tables import Category, Product
 from project.database.compiled import CompiledQuery, Slot
-from project.database.sqlite import TunedSQLiteEngine
+from project.database.sqlite import TunedSQLiteEngine, _as_sqlite_text, stored_value_reader
 
 
 @pytest.fixture
@@ -248,3 +249,30 @@ async def test_inside_a_transaction_a_compiled_query_reads_on_its_connection(
         await Sample.insert(Sample(label="uncommitted", moment=moment))
         # Not yet committed: only the transaction's own connection sees the row.
         assert await compiled.rows() == [{"label": "uncommitted", "moment": moment}]
+
+
+# Read twice each, in this order: a remembered value must not stand in for another.
+STORED_NUMERIC = [0.99, 0.99, 0.0, -0.0, 2499.0, 0.1 + 0.2, 1e20, -12.5, 3, "2.50", float("nan")]
+STORED_TIMESTAMPTZ = [
+    "2026-11-26 07:30:00.123456+00:00",  # as Piccolo writes it
+    "2026-11-26T07:30:00Z",
+    "2026-11-26 07:30:00",  # written by other means: Piccolo labels these UTC
+    "2026-11-26 07:30:00+02:00",
+    b"2026-11-26 07:30:00+00:00",
+]
+
+
+@pytest.mark.engine_independent
+@pytest.mark.parametrize(
+    ("column_type", "stored"),
+    [("NUMERIC", STORED_NUMERIC), ("TIMESTAMPTZ", STORED_TIMESTAMPTZ)],
+)
+def test_sqlite_value_readers_give_exactly_what_piccolos_converters_give(
+    column_type: str, stored: list[Any]
+) -> None:
+    read = stored_value_reader(column_type)
+    assert read is not None
+    convert = sqlite3.converters[column_type]
+    for value in stored * 2:
+        # repr tells Decimal("-0.0") from Decimal("0.0"), and one time zone from another.
+        assert repr(read(value)) == repr(convert(_as_sqlite_text(value).encode())), value
