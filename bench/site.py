@@ -5,8 +5,11 @@
 Per database setup (SQLite; PostgreSQL direct over TLS with the statement cache off, the
 default, and on; PgBouncer in transaction mode) it starts both apps under uvicorn, one worker
 each, production settings, checks that they answer alike, warms them up, then drives every
-workload with wrk, the two apps alternating, for several rounds. Medians, ratios to the
-baseline, and cold starts go to bench/results/site.{json,md}.
+workload with wrk, the two apps alternating, for several rounds. The cache-on setup also
+serves the app with the cache off, taking its turn in the same rounds: the cache's cost is
+measured within one stretch of time, not across two setups run minutes apart on a machine
+whose speed drifts. Medians, ratios to the baseline, and cold starts go to
+bench/results/site.{json,md}.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ CSRF_FIELD = re.compile(r'name="_csrf_token" value="([^"]+)"')
 POST_SCRIPT = ROOT / "bench" / "register.lua"
 CACHE_OFF = "PostgreSQL, TLS, cache off (default)"
 CACHE_ON = "PostgreSQL, TLS, cache on"
+OURS_CACHE_OFF = "ours, cache off"
 
 
 class Workload:
@@ -156,23 +160,33 @@ def production_environ(url: str) -> dict[str, str]:
     }
 
 
-def measure_setup(name: str, url: str, arguments: argparse.Namespace) -> dict[str, Any]:
+def measure_setup(
+    name: str, url: str, arguments: argparse.Namespace, ours_also: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Ours and the baseline on `url`, taking turns; `ours_also` adds the app on other URLs
+    (to the same database) as more targets in the same turns, so that their figures share the
+    machine's moods."""
     prepare(url)
     environ = production_environ(url)
     with ExitStack() as stack:
         ours, our_pid, _ = stack.enter_context(serve("main:app", environ))
         baseline, _, _ = stack.enter_context(serve("bench.baseline:app", environ))
+        targets = {"ours": ours, "baseline": baseline}
+        for target, other_url in (ours_also or {}).items():
+            targets[target], _, _ = stack.enter_context(
+                serve("main:app", production_environ(other_url))
+            )
         product_id = httpx.get(f"{ours}/api/products", params={"category": BENCH_CATEGORY}).json()[
             "items"
         ][0]["id"]
         same_answers(ours, baseline, product_id)
         headers = csrf_headers(ours)
         samples: dict[str, dict[str, list[dict[str, float]]]] = {
-            workload.name: {"ours": [], "baseline": []} for workload in WORKLOADS
+            workload.name: {target: [] for target in targets} for workload in WORKLOADS
         }
         for round_number in range(arguments.rounds + 1):  # round 0 warms up
             for workload in WORKLOADS:
-                for target, base in (("ours", ours), ("baseline", baseline)):
+                for target, base in targets.items():
                     url_ = base + workload.path.format(product_id=product_id)
                     seconds = 2 if round_number == 0 else arguments.seconds
                     result = wrk(url_, seconds, arguments.connections, headers, workload.post)
@@ -221,7 +235,7 @@ def markdown(results: dict[str, Any]) -> str:
     lines = [
         f"{results['machine']}, {results['date']}: one uvicorn worker each, `wrk -t2 "
         f"-c{results['connections']}`, medians of {results['rounds']} rounds of "
-        f"{results['seconds']:g} s after a warm-up, the two apps alternating.",
+        f"{results['seconds']:g} s after a warm-up, the apps taking turns.",
         "",
         "| setup | workload | req/s | baseline req/s | ratio | p50 ms | p99 ms | errors |",
         "|---|---|---:|---:|---:|---:|---:|---:|",
@@ -234,20 +248,19 @@ def markdown(results: dict[str, Any]) -> str:
                 f"{ours['rps'] / base['rps']:.2f} | {ours['p50_ms']:.1f} | {ours['p99_ms']:.1f} | "
                 f"{ours['errors']:.0f} |"
             )
-    setups = results["setups"]
-    off, on = setups.get(CACHE_OFF), setups.get(CACHE_ON)
-    if off and on:
+    on = results["setups"].get(CACHE_ON)
+    if on:
         lines += [
             "",
-            "What the statement cache's absence costs the app on direct PostgreSQL (the two "
-            "setups above, run one after the other):",
+            "What the statement cache's absence costs the app on direct PostgreSQL (the app with "
+            "the cache off taking its turn in the cache-on setup's rounds):",
             "",
             "| workload | cache off req/s | cache on req/s | cost |",
             "|---|---:|---:|---:|",
         ]
-        for workload in off["medians"]:
-            without = off["medians"][workload]["ours"]["rps"]
-            with_cache = on["medians"][workload]["ours"]["rps"]
+        for workload, targets in on["medians"].items():
+            without = targets[OURS_CACHE_OFF]["rps"]
+            with_cache = targets["ours"]["rps"]
             lines.append(
                 f"| {workload} | {without:,.0f} | {with_cache:,.0f} | "
                 f"{1 - without / with_cache:.0%} |"
@@ -316,7 +329,8 @@ def main() -> None:
         for name, url in setups.items():
             if arguments.only and arguments.only.lower() not in name.lower():
                 continue
-            results["setups"][name] = measure_setup(name, url, arguments)
+            ours_also = {OURS_CACHE_OFF: setups[CACHE_OFF]} if name == CACHE_ON else None
+            results["setups"][name] = measure_setup(name, url, arguments, ours_also)
     sqlite_ready = "SQLite" in results["setups"]
     if sqlite_ready:
         results["chat_streams"] = measure_chat_streams(sqlite, arguments.streams)
