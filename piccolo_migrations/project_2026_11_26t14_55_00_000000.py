@@ -2,7 +2,6 @@
 without a category: a page of 20 reads 20 index entries instead of sorting every match."""
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-
 from piccolo.table import Table
 
 ID = "2026-11-26T14:55:00:000000"
