@@ -57,3 +57,27 @@ def rss_megabytes(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
+DATABASE_PROGRAMS = frozenset({"postgres", "pgbouncer"})
+
+
+def cpu_seconds(pid: int) -> float:
+    """The CPU time (user and system) a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS_PER_SECOND
+
+
+def database_cpu_seconds() -> float:
+    """The CPU time every PostgreSQL and PgBouncer process on the machine has used so far."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() in DATABASE_PROGRAMS:
+                total += cpu_seconds(int(entry.name))
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # it ended while being read
+    return total

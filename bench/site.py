@@ -1,6 +1,6 @@
 """`make bench`: the site against its raw-driver baseline (bench/baseline.py), in one run.
 
-    .venv/bin/python -m bench.site [--rounds 3] [--seconds 5] [--connections 64]
+    .venv/bin/python -m bench.site [--rounds 5] [--seconds 5] [--connections 64]
 
 Per database setup (SQLite; PostgreSQL direct over TLS with the statement cache off, the
 default, and on; PgBouncer in transaction mode) it starts both apps under uvicorn, one worker
@@ -33,7 +33,7 @@ from typing import Any
 
 import httpx
 
-from bench.processes import rss_megabytes, serve
+from bench.processes import cpu_seconds, database_cpu_seconds, rss_megabytes, serve
 from bench.seed import BENCH_CATEGORY
 from bench.streams import measure_streams
 from tests.support.postgres_servers import PgBouncer, PostgresServer
@@ -109,8 +109,10 @@ def parse_wrk(output: str) -> dict[str, float]:
     )
     errors = int(non_2xx.group(1)) if non_2xx else 0
     errors += sum(map(int, socket.groups())) if socket else 0
+    requests = re.search(r"(\d+) requests in", output)
     return {
         "rps": float(rate.group(1)) if rate else 0.0,
+        "requests": int(requests.group(1)) if requests else 0,
         "p50_ms": latency("50"),
         "p99_ms": latency("99"),
         "errors": errors,
@@ -170,10 +172,11 @@ def measure_setup(
     environ = production_environ(url)
     with ExitStack() as stack:
         ours, our_pid, _ = stack.enter_context(serve("main:app", environ))
-        baseline, _, _ = stack.enter_context(serve("bench.baseline:app", environ))
+        baseline, baseline_pid, _ = stack.enter_context(serve("bench.baseline:app", environ))
         targets = {"ours": ours, "baseline": baseline}
+        pids = {"ours": our_pid, "baseline": baseline_pid}
         for target, other_url in (ours_also or {}).items():
-            targets[target], _, _ = stack.enter_context(
+            targets[target], pids[target], _ = stack.enter_context(
                 serve("main:app", production_environ(other_url))
             )
         product_id = httpx.get(f"{ours}/api/products", params={"category": BENCH_CATEGORY}).json()[
@@ -189,7 +192,12 @@ def measure_setup(
                 for target, base in targets.items():
                     url_ = base + workload.path.format(product_id=product_id)
                     seconds = 2 if round_number == 0 else arguments.seconds
+                    before = cpu_seconds(pids[target]) + database_cpu_seconds()
                     result = wrk(url_, seconds, arguments.connections, headers, workload.post)
+                    spent = cpu_seconds(pids[target]) + database_cpu_seconds() - before
+                    # The server's CPU time (the app's and the database's) per request: unlike
+                    # req/s, it doesn't move with the time the machine's host takes back.
+                    result["server_cpu_us"] = spent / max(result["requests"], 1) * 1e6
                     if round_number:
                         samples[workload.name][target].append(result)
                         print(
@@ -206,7 +214,22 @@ def measure_setup(
         }
         for workload, targets in samples.items()
     }
-    return {"medians": medians, "rss_after_load_mb": rss}
+    ratios = {
+        workload: {
+            target: paired_ratio(runs, targets["baseline"])
+            for target, runs in targets.items()
+            if target != "baseline"
+        }
+        for workload, targets in samples.items()
+    }
+    return {"medians": medians, "ratios": ratios, "rounds": samples, "rss_after_load_mb": rss}
+
+
+def paired_ratio(runs: list[dict[str, float]], reference: list[dict[str, float]]) -> float:
+    """The median over rounds of one round's req/s over the reference's in the same round."""
+    return statistics.median(
+        run["rps"] / other["rps"] for run, other in zip(runs, reference, strict=True)
+    )
 
 
 def measure_chat_streams(url: str, counts: list[int]) -> list[dict[str, Any]]:
@@ -235,7 +258,8 @@ def markdown(results: dict[str, Any]) -> str:
     lines = [
         f"{results['machine']}, {results['date']}: one uvicorn worker each, `wrk -t2 "
         f"-c{results['connections']}`, medians of {results['rounds']} rounds of "
-        f"{results['seconds']:g} s after a warm-up, the apps taking turns.",
+        f"{results['seconds']:g} s after a warm-up, the apps taking turns; a ratio is the median "
+        "of each round's ratio.",
         "",
         "| setup | workload | req/s | baseline req/s | ratio | p50 ms | p99 ms | errors |",
         "|---|---|---:|---:|---:|---:|---:|---:|",
@@ -243,9 +267,10 @@ def markdown(results: dict[str, Any]) -> str:
     for setup, result in results["setups"].items():
         for workload, targets in result["medians"].items():
             ours, base = targets["ours"], targets["baseline"]
+            ratio = result["ratios"][workload]["ours"]
             lines.append(
                 f"| {setup} | {workload} | {ours['rps']:,.0f} | {base['rps']:,.0f} | "
-                f"{ours['rps'] / base['rps']:.2f} | {ours['p50_ms']:.1f} | {ours['p99_ms']:.1f} | "
+                f"{ratio:.2f} | {ours['p50_ms']:.1f} | {ours['p99_ms']:.1f} | "
                 f"{ours['errors']:.0f} |"
             )
     on = results["setups"].get(CACHE_ON)
@@ -253,17 +278,23 @@ def markdown(results: dict[str, Any]) -> str:
         lines += [
             "",
             "What the statement cache's absence costs the app on direct PostgreSQL (the app with "
-            "the cache off taking its turn in the cache-on setup's rounds):",
+            "the cache off taking its turn in the cache-on setup's rounds; the median of each "
+            "round's cost):",
             "",
-            "| workload | cache off req/s | cache on req/s | cost |",
-            "|---|---:|---:|---:|",
+            "| workload | cache off req/s | cache on req/s | cost | server CPU µs per request, "
+            "off / on | cost in CPU |",
+            "|---|---:|---:|---:|---:|---:|",
         ]
         for workload, targets in on["medians"].items():
             without = targets[OURS_CACHE_OFF]["rps"]
             with_cache = targets["ours"]["rps"]
+            rounds = on["rounds"][workload]
+            cost = 1 - paired_ratio(rounds[OURS_CACHE_OFF], rounds["ours"])
+            cpu_off = targets[OURS_CACHE_OFF]["server_cpu_us"]
+            cpu_on = targets["ours"]["server_cpu_us"]
             lines.append(
-                f"| {workload} | {without:,.0f} | {with_cache:,.0f} | "
-                f"{1 - without / with_cache:.0%} |"
+                f"| {workload} | {without:,.0f} | {with_cache:,.0f} | {cost:.0%} | "
+                f"{cpu_off:.0f} / {cpu_on:.0f} | {1 - cpu_on / cpu_off:.0%} |"
             )
     if results.get("chat_streams"):
         lines += [
@@ -293,7 +324,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--only", help="run only the setups whose name contains this")

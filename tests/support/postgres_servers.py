@@ -224,7 +224,8 @@ class PostgresServer:
     """A throwaway PostgreSQL cluster on 127.0.0.1 with an app role and database.
 
     With `ssl=True` the server accepts TCP only over TLS (hostssl lines only), using
-    `certificates` or, if none are given, a fresh localhost-only set of its own.
+    `certificates` or, if none are given, a fresh localhost-only set of its own. `settings`
+    go to postgresql.conf after the harness' own.
     """
 
     host = LOOPBACK
@@ -232,9 +233,16 @@ class PostgresServer:
     password = APP_PASSWORD
     database = APP_DATABASE
 
-    def __init__(self, *, ssl: bool = False, certificates: Certificates | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        ssl: bool = False,
+        certificates: Certificates | None = None,
+        settings: dict[str, str] | None = None,
+    ) -> None:
         self.ssl = ssl
         self._certificates = certificates
+        self._settings = settings or {}
         self.port = 0
         self._dir: Path | None = None
 
@@ -377,6 +385,7 @@ class PostgresServer:
             certificates = _require_certificates(self._certificates)
             settings["ssl_cert_file"] = f"'{certificates.server_cert}'"
             settings["ssl_key_file"] = f"'{certificates.server_key}'"
+        settings |= self._settings
         return "\n# bandstand test harness\n" + "".join(f"{k} = {v}\n" for k, v in settings.items())
 
     def _hba(self) -> str:
