@@ -146,7 +146,7 @@ class CompiledQuery:
         if compiled.routine is not None:
             return await compiled.routine.run(
                 lambda sql: engine.run_querystring(CompiledSQL(sql, bound, compiled.source)),
-                retry=not in_transaction,
+                in_transaction,
             )
         if compiled.readers is None or in_transaction:
             rows: Sequence[Mapping[str, Any]] = await engine.run_querystring(

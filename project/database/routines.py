@@ -73,9 +73,15 @@ class Routine:
                     self._call = await self._make()
         return self._call
 
-    async def run(self, execute: Callable[[str], Awaitable[Result]], retry: bool) -> Result:
+    async def run(
+        self, execute: Callable[[str], Awaitable[Result]], in_transaction: bool
+    ) -> Result:
         """`execute(sql)` with the call's SQL; once more, with the function made again, if it
-        was stale and `retry` allows (not inside a transaction, which the error aborted)."""
+        was stale — but not in a transaction, which the error aborted."""
+        if self._call is None and in_transaction:
+            # Making the function takes a connection of the pool, which may be waiting for this
+            # transaction to end; the next run outside one makes it.
+            return await execute(self.sql)
         sql = await self.call()
         try:
             return await execute(sql)
@@ -83,7 +89,7 @@ class Routine:
             if sql == self.sql:
                 raise
             self._call = None
-            if not retry:
+            if in_transaction:
                 raise
         return await execute(await self.call())
 

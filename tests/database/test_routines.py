@@ -158,8 +158,8 @@ async def gauges(
         await engine.close_connection_pool()
 
 
-async def drop_routines(server: PostgresServer) -> list[str]:
-    """Drop every routine's function, as an operator may; their names."""
+async def routine_functions(server: PostgresServer, *, drop: bool = False) -> list[str]:
+    """The names of the routines' functions; with `drop`, dropped, as an operator may."""
     admin = await superuser(server)
     try:
         names = [
@@ -168,11 +168,15 @@ async def drop_routines(server: PostgresServer) -> list[str]:
                 "SELECT proname FROM pg_proc WHERE proname LIKE $1", PREFIX + "%"
             )
         ]
-        for name in names:
+        for name in names if drop else ():
             await admin.execute(f'DROP FUNCTION "{name}"')
     finally:
         await admin.close()
     return names
+
+
+async def drop_routines(server: PostgresServer) -> list[str]:
+    return await routine_functions(server, drop=True)
 
 
 async def plans_and_calls(server: PostgresServer, table: str) -> tuple[int, int]:
@@ -290,6 +294,22 @@ def reader_engine(counting_postgres: PostgresServer) -> PoolerSafePostgresEngine
         f"{counting_postgres.user}:{counting_postgres.password}@", "reader:reader@"
     )
     return PoolerSafePostgresEngine(parse(url), pool_min=0, pool_max=1)
+
+
+async def test_a_first_run_in_a_transaction_runs_the_plain_query(
+    gauges: Fixture, counting_postgres: PostgresServer
+) -> None:
+    compiled = gauges.compiled(routine=True)
+    # The pool's one connection is the transaction's: making the function would wait for it.
+    async with gauges.engine.transaction():
+        rows = await compiled.rows(label="top", limit=2, offset=0)
+    made_in_transaction = await routine_functions(counting_postgres)
+    again = await compiled.rows(label="top", limit=2, offset=0)
+    assert [dict(row) for row in again] == [dict(row) for row in rows]
+
+    assert [row["name"] for row in rows] == ["gauge 00", "gauge 02"]
+    assert made_in_transaction == []
+    assert len(await routine_functions(counting_postgres)) == 1
 
 
 async def test_a_role_that_may_not_create_functions_runs_the_plain_query(
