@@ -3,6 +3,23 @@ from collections.abc import AsyncIterator
 import pytest
 
 from project.database.postgres import PoolerSafePostgresEngine
+from project.database.url import PostgresDatabase, parse_database_url
+from tests.support.postgres_servers import PgBouncer
+
+
+# Outside the event loop, like the engines made from it: parsing a URL without a password reads
+# ~/.pgpass, and Piccolo's engine runs its version check synchronously as it is made.
+def parse(url: str) -> PostgresDatabase:
+    database = parse_database_url(url)
+    assert isinstance(database, PostgresDatabase)
+    return database
+
+
+@pytest.fixture
+def bouncer_engine(pgbouncer: PgBouncer) -> PoolerSafePostgresEngine:
+    """An engine of 20 connections to the suite's PgBouncer (transaction mode, 2 servers)."""
+    url = pgbouncer.url(sslmode="verify-full", sslrootcert=str(pgbouncer.ca_cert))
+    return PoolerSafePostgresEngine(parse(url), pool_min=0, pool_max=20)
 
 
 @pytest.fixture

@@ -21,9 +21,9 @@ from piccolo.table import Table
 from project.database.compiled import CompiledQuery, Slot
 from project.database.postgres import PoolerSafePostgresEngine
 from project.database.routines import PREFIX
-from project.database.url import PostgresDatabase, parse_database_url
+from tests.database.conftest import parse
 from tests.support.mandatory import skip_unless_ci
-from tests.support.postgres_servers import PgBouncer, PostgresServer, missing_prerequisites
+from tests.support.postgres_servers import PostgresServer, missing_prerequisites
 
 pytestmark = pytest.mark.engine_independent
 
@@ -52,12 +52,6 @@ async def superuser(server: PostgresServer) -> asyncpg.Connection:
     return await asyncpg.connect(
         host=str(server.socket_dir), port=server.port, user="postgres", database=server.database
     )
-
-
-def parse(url: str) -> PostgresDatabase:
-    database = parse_database_url(url)
-    assert isinstance(database, PostgresDatabase)
-    return database
 
 
 def tables(engine: PoolerSafePostgresEngine) -> tuple[type[Table], type[Table]]:
@@ -368,12 +362,6 @@ async def test_processes_making_the_same_function_at_once_all_get_it(
 
     assert len(set(made)) == 1
     assert made[0].startswith(f'SELECT * FROM "{PREFIX}')
-
-
-@pytest.fixture
-def bouncer_engine(pgbouncer: PgBouncer) -> PoolerSafePostgresEngine:
-    url = pgbouncer.url(sslmode="verify-full", sslrootcert=str(pgbouncer.ca_cert))
-    return PoolerSafePostgresEngine(parse(url), pool_min=0, pool_max=20)
 
 
 async def test_routines_through_pgbouncer_in_transaction_mode(

@@ -12,22 +12,14 @@ import pytest
 
 from project.database.postgres import PoolerSafePostgresEngine
 from project.database.statements import DescribedStatementsConnection
-from project.database.url import PostgresDatabase, parse_database_url
+from project.database.url import PostgresDatabase
 from tests.conftest import ADMIN_URL
-from tests.support.postgres_servers import PgBouncer
+from tests.database.conftest import parse
 
 pytestmark = pytest.mark.engine_independent
 
 DOUBLE = "SELECT $1::int * 2 AS n"
 EXCLAIM = "SELECT $1::text || '!' AS s"
-
-
-# Outside the event loop, like the engines made below: parsing a URL without a password reads
-# ~/.pgpass, and Piccolo's engine runs its version check synchronously as it is made.
-def parse(url: str) -> PostgresDatabase:
-    database = parse_database_url(url)
-    assert isinstance(database, PostgresDatabase)
-    return database
 
 
 @pytest.fixture
@@ -107,12 +99,6 @@ async def test_a_changed_column_type_fails_one_query_then_is_described_again(
         assert await connection.fetchval(query, 1) == 7
     finally:
         await connection.close()
-
-
-@pytest.fixture
-def bouncer_engine(pgbouncer: PgBouncer) -> PoolerSafePostgresEngine:
-    url = pgbouncer.url(sslmode="verify-full", sslrootcert=str(pgbouncer.ca_cert))
-    return PoolerSafePostgresEngine(parse(url), pool_min=0, pool_max=20)
 
 
 async def test_described_statements_through_pgbouncer_in_transaction_mode(
