@@ -5,11 +5,12 @@
 Per database setup (SQLite; PostgreSQL direct over TLS with the statement cache off, the
 default, and on; PgBouncer in transaction mode) it starts both apps under uvicorn, one worker
 each, production settings, checks that they answer alike, warms them up, then drives every
-workload with wrk, the two apps alternating, for several rounds. The cache-on setup also
-serves the app with the cache off, taking its turn in the same rounds: the cache's cost is
-measured within one stretch of time, not across two setups run minutes apart on a machine
-whose speed drifts. Medians, ratios to the baseline, and cold starts go to
-bench/results/site.{json,md}.
+workload with wrk, the apps taking turns (each round starting with the next one), for several
+rounds. The cache-on setup also serves the app with the cache off, taking its turn in the same
+rounds: the cache's cost is measured within one stretch of time, not across two setups run
+minutes apart on a machine whose speed drifts. A ratio is the median over rounds of the two
+apps' figures in one round, seconds apart. Medians, ratios, every round's figures, the CPU each
+request cost the app and the database, and cold starts go to bench/results/site.{json,md}.
 """
 
 from __future__ import annotations
@@ -189,7 +190,11 @@ def measure_setup(
         }
         for round_number in range(arguments.rounds + 1):  # round 0 warms up
             for workload in WORKLOADS:
-                for target, base in targets.items():
+                # Each round starts with the next target, so that none always takes the slot
+                # after another's writes (and their autovacuum) or at the same point of a drift.
+                order = list(targets.items())
+                shift = round_number % len(order)
+                for target, base in order[shift:] + order[:shift]:
                     url_ = base + workload.path.format(product_id=product_id)
                     seconds = 2 if round_number == 0 else arguments.seconds
                     app, database = cpu_seconds(pids[target]), database_cpu_seconds()
