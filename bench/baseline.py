@@ -31,6 +31,7 @@ from litestar.status_codes import HTTP_409_CONFLICT
 
 from project.catalog.routes import SORT_LABELS
 from project.catalog.schemas import PAGE_SIZE, CategoryOut, ProductOut, ProductPage
+from project.database.postgres import keep_session
 from project.pagination import Page
 from project.settings import get_settings
 from project.templating import create_template_config
@@ -76,12 +77,15 @@ class Postgres(Database):
 
     @classmethod
     async def connect(cls, url: str) -> Postgres:
-        # asyncpg reads sslmode and sslrootcert itself; the cache size is the app's setting.
+        # asyncpg reads sslmode and sslrootcert itself; the cache size is the app's setting, and
+        # so is giving connections back without a reset query (the same work per query).
         parts = urlsplit(url)
         query = dict(parse_qsl(parts.query))
         cache = int(query.pop("statement_cache_size", "0"))
         dsn = urlunsplit(parts._replace(query=urlencode(query)))
-        pool = await asyncpg.create_pool(dsn, min_size=10, max_size=10, statement_cache_size=cache)
+        pool = await asyncpg.create_pool(
+            dsn, min_size=10, max_size=10, statement_cache_size=cache, reset=keep_session
+        )
         return cls(pool)
 
     async def fetch(self, sql: str, *args: Any) -> Sequence[Sequence[Any]]:

@@ -4,7 +4,9 @@ What the stock `PostgresEngine` does that this one doesn't:
 - connect at construction (import time) to check the server version — a silent database
   then stalls `import piccolo_conf` for asyncpg's connect timeout;
 - create extensions at start-up, which restricted managed databases refuse;
-- wait forever for a pooled connection when the pool is exhausted;
+- wait forever for a pooled connection when the pool is exhausted, and let a newcomer take one
+  ahead of those already waiting;
+- send a reset query each time a connection goes back to the pool;
 - run `.batch()` on a protocol-level named cursor on its own connection, which leaks named
   prepared statements onto a pooler's shared server connections.
 """
@@ -115,6 +117,20 @@ class SQLCursorBatch(BaseBatch):
         return rows
 
 
+async def keep_session(connection: Connection) -> None:
+    """The pool's reset for a released connection: nothing more than asyncpg's own step before it,
+    which rolls back a transaction left open.
+
+    asyncpg's default also sends `SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *;
+    RESET ALL`: a round trip on every release, so on every query outside a transaction, which
+    cost the product pages about a seventh of their throughput (bench/). Nothing here leaves
+    session state behind (its settings, advisory locks and cursors last as long as their
+    transaction), and behind a transaction-mode pooler the reset ran on whichever server
+    connection was free, never the one it meant to clean. SQLAlchemy's pool, which the stacks
+    Bandstand replaces use, does the same: roll back, nothing else (docs/database.md).
+    """
+
+
 class PoolerSafePostgresEngine(PostgresEngine):
     def __init__(
         self,
@@ -129,6 +145,7 @@ class PoolerSafePostgresEngine(PostgresEngine):
         self.pool_min = pool_min
         self.pool_max = pool_max
         self.acquire_timeout = acquire_timeout
+        self._turns = asyncio.Semaphore(pool_max)
         super().__init__(
             config={**database.connect_kwargs, "connection_class": DescribedStatementsConnection},
             extensions=(),
@@ -141,7 +158,12 @@ class PoolerSafePostgresEngine(PostgresEngine):
     async def start_connection_pool(self, **kwargs: Any) -> None:
         # With min_size=0 the pool connects lazily, so the app starts while the database is down.
         await super().start_connection_pool(
-            **{"min_size": self.pool_min, "max_size": self.pool_max, **kwargs}
+            **{
+                "min_size": self.pool_min,
+                "max_size": self.pool_max,
+                "reset": keep_session,
+                **kwargs,
+            }
         )
 
     async def acquire(self) -> Connection:
@@ -149,13 +171,23 @@ class PoolerSafePostgresEngine(PostgresEngine):
             return await self.get_new_connection()
         # Not acquire(timeout=...): on Python 3.11 that wraps every acquire in a new task.
         async with asyncio.timeout(self.acquire_timeout):
-            return await self.pool.acquire()
+            # Waiting here, first come first served: the pool's own queue lets a newcomer take
+            # a connection that was handed to a waiter, whose turn then goes to the back.
+            await self._turns.acquire()
+            try:
+                return await self.pool.acquire()
+            except BaseException:
+                self._turns.release()
+                raise
 
     async def release(self, connection: Connection) -> None:
         if self.pool is None:
             await connection.close()
-        else:
+            return
+        try:
             await self.pool.release(connection)
+        finally:
+            self._turns.release()
 
     async def _run_in_pool(self, query: str, args: Any = None) -> Any:
         connection = await self.acquire()
