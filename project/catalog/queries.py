@@ -75,11 +75,9 @@ def _filtered(query: FilteredQuery, search: bool, category: bool) -> FilteredQue
     return query
 
 
-PRODUCTS = CompiledQuery(_products, paged=True, routine=True)
+PRODUCTS = CompiledQuery(_products, paged=True)
 COUNT = CompiledQuery(_count)
-PRODUCT = CompiledQuery(
-    lambda: Product.select(*COLUMNS).where(Product.id == Slot("id")), routine=True
-)
+PRODUCT = CompiledQuery(lambda: Product.select(*COLUMNS).where(Product.id == Slot("id")))
 CATEGORIES = CompiledQuery(
     lambda: Category.select(Category.id, Category.slug, Category.name).order_by(Category.name)
 )

@@ -42,7 +42,6 @@ POOLER_CACHE_OFF = "database.I005"
 POOLER_CACHE_ON = "database.E003"
 POOLER_UNKNOWN_CACHE_ON = "database.W002"
 POOLER_UNKNOWN_CACHE_OFF = "database.I006"
-NO_ROUTINES = "database.W003"
 IDS = (
     REACHABLE,
     UNREACHABLE,
@@ -55,7 +54,6 @@ IDS = (
     POOLER_CACHE_ON,
     POOLER_UNKNOWN_CACHE_ON,
     POOLER_UNKNOWN_CACHE_OFF,
-    NO_ROUTINES,
 )
 
 IDENTITY = (
@@ -142,34 +140,10 @@ async def check_postgres(
         except Exception as error:  # noqa: BLE001 - an unfinished probe is reported as such
             probe = PoolerProbe(None, describe_connection_error(error))
         findings.append(pooler_finding(probe, cache_size))
-        if not cache_size:
-            findings += await _routines_findings(connections[0], seconds)
         return DatabaseReport(findings, reachable=True)
     finally:
         for connection in connections:
             await _close(connection, seconds)
-
-
-async def _routines_findings(connection: Any, seconds: float) -> list[Finding]:
-    """Whether the role may make the functions that keep hot queries' plans with the cache off
-    (project/database/routines.py)."""
-    row = await connection.fetchrow(
-        "SELECT current_user AS role, current_schema() AS schema, "
-        "coalesce(has_schema_privilege(current_schema(), 'CREATE'), false) AS allowed",
-        timeout=seconds,
-    )
-    if row["allowed"]:
-        return []
-    schema = row["schema"] or "(none: no schema on the search_path exists)"
-    return [
-        Finding(
-            NO_ROUTINES,
-            f"{row['role']} may not create functions in schema {schema}: with the statement "
-            "cache off, the product pages' queries are planned again on every run",
-            f"GRANT CREATE ON SCHEMA {row['schema'] or 'public'} TO {row['role']}, or run the "
-            "app as the database's owner (docs/database.md, 'Plans, with the cache off')",
-        )
-    ]
 
 
 def _unreachable(where: str, error: BaseException) -> Finding:

@@ -20,8 +20,6 @@ from piccolo.query.base import Query
 from piccolo.query.methods import Insert, Select
 from piccolo.querystring import QueryString
 
-from project.database.postgres import PoolerSafePostgresEngine
-from project.database.routines import Routine
 from project.database.sqlite import TunedSQLiteEngine, stored_value_reader
 
 
@@ -76,9 +74,9 @@ def _output_columns(query: Query[Any, Any]) -> list[tuple[str, Column]] | None:
 
 
 class _Compiled:
-    __slots__ = ("args", "engine", "readers", "routine", "source", "sql", "table")
+    __slots__ = ("args", "engine", "readers", "source", "sql", "table")
 
-    def __init__(self, query: Query[Any, Any], paged: bool, routine: bool) -> None:
+    def __init__(self, query: Query[Any, Any], paged: bool) -> None:
         self.table = query.table
         self.engine: Engine[Any] = query.table._meta.db
         engine_type = self.engine.engine_type
@@ -101,9 +99,6 @@ class _Compiled:
                 reader = stored_value_reader(column.column_type)
                 if reader is not None:
                     self.readers[name] = reader
-        self.routine: Routine | None = None
-        if routine and isinstance(query, Select) and Routine.wanted(self.engine):
-            self.routine = Routine(cast(PoolerSafePostgresEngine, self.engine), self.sql)
 
 
 class CompiledQuery:
@@ -112,23 +107,17 @@ class CompiledQuery:
 
     `paged` appends `LIMIT` and `OFFSET` as parameters (Piccolo writes them into the SQL as
     numbers, which would make every page a new shape): pass `limit=` and `offset=` to `rows`.
-
-    `routine` (selects only) has PostgreSQL keep the query's plan when the statement cache is
-    off (project/database/routines.py): for a query whose planning costs more than its run.
     """
 
-    def __init__(self, build: Build, *, paged: bool = False, routine: bool = False) -> None:
+    def __init__(self, build: Build, *, paged: bool = False) -> None:
         self.build = build
         self.paged = paged
-        self.routine = routine
         self._compiled: dict[tuple[Hashable, ...], _Compiled] = {}
 
     def _for(self, shape: tuple[Hashable, ...]) -> _Compiled:
         compiled = self._compiled.get(shape)
         if compiled is None or compiled.table._meta.db is not compiled.engine:
-            compiled = self._compiled[shape] = _Compiled(
-                self.build(*shape), self.paged, self.routine
-            )
+            compiled = self._compiled[shape] = _Compiled(self.build(*shape), self.paged)
         return compiled
 
     def statement(self, *shape: Hashable, **values: Any) -> tuple[str, list[Any]]:
@@ -143,11 +132,6 @@ class CompiledQuery:
         bound = _bound(compiled.args, values)
         engine = compiled.engine
         in_transaction = engine.current_transaction.get() is not None
-        if compiled.routine is not None:
-            return await compiled.routine.run(
-                lambda sql: engine.run_querystring(CompiledSQL(sql, bound, compiled.source)),
-                in_transaction,
-            )
         if compiled.readers is None or in_transaction:
             rows: Sequence[Mapping[str, Any]] = await engine.run_querystring(
                 CompiledSQL(compiled.sql, bound, compiled.source)

@@ -1,19 +1,25 @@
-"""Unnamed statements in one round trip: asyncpg's connection, describing each query once.
+"""Statements with the cache off that PostgreSQL plans no more often than with it on.
 
 With the statement cache off — the only setting a transaction-mode pooler survives, since its
-server connections don't keep our named statements — asyncpg pays two round trips per query:
-Parse/Describe to learn the parameter and column types, then Parse/Bind/Execute (it parses
-again, so that a pooler may hand the statement to any server connection). The types a query
-takes and returns don't depend on which server connection runs it, so this connection keeps
-what Describe said, per query text, and later runs of that query send only the second message
-batch: still unnamed and parsed in the same batch, so still pooler-safe, in one round trip.
+server connections are shared and asyncpg names its statements `__asyncpg_stmt_N__`, a name that
+means a different query on each client — asyncpg pays two round trips per query (Parse/Describe
+to learn the types, then Parse/Bind/Execute) and the server parses and plans every run. For a
+page of products planning cost the server more than running the query did (docs/database.md).
 
-What is kept is thrown away whenever asyncpg drops its own caches (a changed type, or
-`reload_schema_state()`), and after any failed query on the connection: a schema change that
-renames, drops or resizes what a query uses fails that query once, and the next run describes
-again. A failed query is not retried: unlike a named statement the server refuses, it may have
-run. A column changed to a type of the same binary width is read with the old type until that
-connection sees an error or is replaced (docs/database.md).
+This connection names a statement after a hash of its query and of the types Describe gave:
+whichever server connection holds that name, it means that query, so a pooler can't mix them
+up. Outside a transaction a query it has run before is sent as Bind/Execute of that name, in
+one round trip, and the server reuses its plan as with the cache on. A server connection that
+hasn't got the name (a pooler handed another, or a new one) answers "does not exist" (26000,
+before anything ran): the name is made there, in a transaction, which pins one server
+connection behind a pooler — Close first, in case another client made it already — and the
+query runs in it. A schema change that alters a result's types makes the server refuse the old
+statement (0A000); the query is described again, which gives a new name, and run once more.
+
+In a transaction a missing name would abort it, so there the statement stays unnamed: the kept
+description saves the Describe, and Parse goes in the same batch as Bind and Execute. That
+description is thrown away after any failed query on the connection; a column changed to a type
+of the same binary width is read with the old type until then (docs/database.md).
 
 It overrides private methods of asyncpg's `Connection`: asyncpg is pinned in the lock file, and
 tests/database/test_statements.py fails if a new version moves them.
@@ -21,20 +27,39 @@ tests/database/test_statements.py fails if a new version moves them.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
+import asyncpg
 from asyncpg import Connection
+from asyncpg.protocol.protocol import PreparedStatementState
 
 # asyncpg's own default `statement_cache_size`: a site runs far fewer distinct queries.
-DESCRIBED_STATEMENTS = 100
+KEPT_STATEMENTS = 100
+PREFIX = "bandstand_"
+
+Key = tuple[str, Any, bool]
+
+
+def _keep(kept: dict[Key, Any], key: Key, statement: Any) -> None:
+    if len(kept) >= KEPT_STATEMENTS:
+        del kept[next(iter(kept))]
+    kept[key] = statement
+
+
+def statement_name(statement: Any) -> str:
+    """The name that means `statement`'s query, with its description, on any server connection."""
+    description = (statement.query, statement._get_parameters(), statement._get_attributes())
+    return PREFIX + hashlib.sha256(repr(description).encode()).hexdigest()[:32]
 
 
 class DescribedStatementsConnection(Connection):  # type: ignore[misc]  # asyncpg is untyped
-    """An asyncpg connection that keeps its unnamed statements' descriptions."""
+    """An asyncpg connection that keeps its statements' descriptions, and names them by content."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._described: dict[tuple[str, Any, bool], Any] = {}
+        self._described: dict[Key, Any] = {}
+        self._named: dict[Key, Any] = {}
 
     async def _get_statement(
         self,
@@ -61,22 +86,85 @@ class DescribedStatementsConnection(Connection):  # type: ignore[misc]  # asyncp
             # asyncpg marks an unnamed statement it made with the cache off as unprepared, so
             # every run of it sends its Parse again, in the same batch as Bind and Execute.
             statement = await super()._get_statement(query, timeout, **arguments)
-            if len(self._described) >= DESCRIBED_STATEMENTS:
-                del self._described[next(iter(self._described))]
-            self._described[key] = statement
+            _keep(self._described, key, statement)
         return statement
 
-    async def _do_execute(self, *args: Any, **kwargs: Any) -> Any:
+    async def _do_execute(
+        self,
+        query: str,
+        executor: Any,
+        timeout: float | None,  # noqa: ASYNC109 - asyncpg's signature
+        retry: bool = True,
+        *,
+        ignore_custom_codec: bool = False,
+        record_class: type | None = None,
+    ) -> Any:
+        options: dict[str, Any] = {
+            "ignore_custom_codec": ignore_custom_codec,
+            "record_class": record_class,
+        }
         try:
-            return await super()._do_execute(*args, **kwargs)
+            if self._stmt_cache_enabled or self._protocol.is_in_transaction():
+                return await super()._do_execute(query, executor, timeout, retry, **options)
+            key = (query, record_class, ignore_custom_codec)
+            named = self._named.get(key)
+            if named is not None and not named.closed:
+                try:
+                    return await executor(named, timeout), named
+                except asyncpg.InvalidSQLStatementNameError:
+                    pass
+            return await self._run_named(key, executor, timeout)
+        except asyncpg.InvalidCachedStatementError:
+            self._forget()
+            if not retry or self._protocol.is_in_transaction():
+                raise
         except BaseException:
-            self._described.clear()
+            self._forget()
             raise
+        return await self._do_execute(query, executor, timeout, False, **options)
+
+    async def _run_named(
+        self,
+        key: Key,
+        executor: Any,
+        timeout: float | None,  # noqa: ASYNC109 - asyncpg's signature
+    ) -> tuple[Any, Any]:
+        """Make the query's named statement on this server connection, and run it there."""
+        query, record_class, ignore_custom_codec = key
+        described = await self._get_statement(
+            query, timeout, record_class=record_class, ignore_custom_codec=ignore_custom_codec
+        )
+        name = statement_name(described)
+        async with self.transaction():
+            stale = PreparedStatementState(
+                name, query, self._protocol, described.record_class, ignore_custom_codec
+            )
+            await self._protocol.close_statement(stale, timeout)
+            named = await super()._get_statement(
+                query,
+                timeout,
+                named=name,
+                use_cache=False,
+                record_class=record_class,
+                ignore_custom_codec=ignore_custom_codec,
+            )
+            result = await executor(named, timeout)
+            if statement_name(named) != name:
+                # The schema changed between the two Describes: a name must say what its
+                # statement returns, so this one goes.
+                await self._protocol.close_statement(named, timeout)
+                return result, named
+        _keep(self._named, key, named)
+        return result, named
+
+    def _forget(self) -> None:
+        self._described.clear()
+        self._named.clear()
 
     def _drop_local_statement_cache(self) -> None:
         super()._drop_local_statement_cache()
-        self._described.clear()
+        self._forget()
 
     def _drop_local_type_cache(self) -> None:
         super()._drop_local_type_cache()
-        self._described.clear()
+        self._forget()

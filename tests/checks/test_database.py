@@ -221,38 +221,3 @@ async def test_the_check_never_hangs_on_a_pooler_with_no_free_server(
     assert not report.reachable
     assert [finding.id for finding in report.findings] == ["database.E001"]
     assert "got no answer within 1 s" in report.findings[0].message
-
-
-async def _make_role_without_create(server: PostgresServer) -> str:
-    """The URL of a role that may read but not create in the public schema (PostgreSQL 15 and
-    later grant CREATE there only to the database's owner)."""
-    connection = await asyncpg.connect(
-        host=str(server.socket_dir), port=server.port, user="postgres", database=server.database
-    )
-    try:
-        await connection.execute(
-            "DROP ROLE IF EXISTS visitor; CREATE ROLE visitor LOGIN PASSWORD 'visitor'; "
-            "REVOKE CREATE ON SCHEMA public FROM PUBLIC"
-        )
-    finally:
-        await connection.close()
-    return f"postgresql://visitor:visitor@127.0.0.1:{server.port}/{server.database}"
-
-
-async def test_a_role_that_may_not_create_functions_is_a_warning_with_the_cache_off(
-    plain_postgres: PostgresServer,
-) -> None:
-    url = await _make_role_without_create(plain_postgres)
-    cache_off = await run_check(DATABASE_URL=url)
-    cache_on = await run_check(DATABASE_URL=url + "?statement_cache_size=100")
-
-    assert cache_off.level("database.W003") == "warning"
-    assert "visitor may not create functions in schema public" in (
-        cache_off.findings["database.W003"].message
-    )
-    assert "database.W003" not in cache_on.findings
-
-
-def test_the_databases_owner_may_create_functions(direct_tls: CheckRun) -> None:
-    assert "database.I001" in direct_tls.findings
-    assert "database.W003" not in direct_tls.findings

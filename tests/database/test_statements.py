@@ -1,9 +1,12 @@
-"""With the statement cache off, a query the engine has run before takes one round trip: its
-description is kept, its statement stays unnamed and is parsed again with every run — so it
-still works through a transaction-mode PgBouncer — and a schema change costs one failed query."""
+"""With the statement cache off, a query the engine has run before takes one round trip and is
+not planned again: outside a transaction it runs as a statement named after its content, made
+on whichever server connection lacks it — so it works through a transaction-mode PgBouncer — and
+in a transaction as an unnamed statement whose description is kept; a schema change costs a
+transaction one failed query, and nothing outside one."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
@@ -11,7 +14,7 @@ import asyncpg
 import pytest
 
 from project.database.postgres import PoolerSafePostgresEngine
-from project.database.statements import DescribedStatementsConnection
+from project.database.statements import PREFIX, DescribedStatementsConnection
 from project.database.url import PostgresDatabase
 from tests.conftest import ADMIN_URL
 from tests.database.conftest import parse
@@ -53,7 +56,72 @@ async def test_the_engine_describes_a_repeated_query_once(
     results = [await engine._run_in_pool(DOUBLE, [number]) for number in range(5)]
 
     assert [rows[0]["n"] for rows in results] == [0, 2, 4, 6, 8]
-    assert describes == [DOUBLE]
+    # Once unnamed, for the types that name it; once as the named statement the runs bind.
+    assert describes == [DOUBLE, DOUBLE]
+
+
+async def named_statements(connection: asyncpg.Connection) -> dict[str, tuple[str, int]]:
+    """The statements the server connection holds under Bandstand's names: query, runs."""
+    rows = await connection.fetch(
+        "SELECT name, statement, generic_plans + custom_plans AS runs "
+        "FROM pg_prepared_statements WHERE name LIKE $1",
+        PREFIX + "%",
+    )
+    return {row["name"]: (row["statement"], row["runs"]) for row in rows}
+
+
+async def test_outside_a_transaction_a_query_runs_as_its_named_statement(
+    engine: PoolerSafePostgresEngine,
+) -> None:
+    for number in range(5):
+        await engine._run_in_pool(DOUBLE, [number])
+    connection = await engine.acquire()
+    try:
+        held = await named_statements(connection)
+    finally:
+        await engine.release(connection)
+
+    assert [query for query, runs in held.values() if runs == 5] == [DOUBLE]
+
+
+async def test_a_server_connection_that_lost_the_name_gets_it_again(
+    engine: PoolerSafePostgresEngine,
+) -> None:
+    assert (await engine._run_in_pool(DOUBLE, [1]))[0]["n"] == 2
+    await engine._run_in_pool("DEALLOCATE ALL")
+
+    assert (await engine._run_in_pool(DOUBLE, [2]))[0]["n"] == 4
+    assert (await engine._run_in_pool(DOUBLE, [3]))[0]["n"] == 6
+
+
+async def test_a_name_another_client_made_on_the_server_connection_is_made_again(
+    engine: PoolerSafePostgresEngine,
+) -> None:
+    """What a transaction-mode pooler does: this client's first run of a query lands on a server
+    connection where another client already made its name."""
+    assert (await engine._run_in_pool(DOUBLE, [1]))[0]["n"] == 2
+    connection = await engine.acquire()
+    try:
+        connection._named.clear()  # this client, as if new, on the same server connection
+        assert await connection.fetchval(DOUBLE, 4) == 8
+        held = await named_statements(connection)
+    finally:
+        await engine.release(connection)
+
+    # Made again (it has run once since), not piled up beside the other client's.
+    assert [runs for query, runs in held.values() if query == DOUBLE] == [1]
+
+
+async def test_in_a_transaction_a_query_never_needs_its_name(
+    engine: PoolerSafePostgresEngine,
+) -> None:
+    # A missing name would abort the transaction, so in one the statement stays unnamed.
+    assert (await engine._run_in_pool(DOUBLE, [1]))[0]["n"] == 2
+    await engine._run_in_pool("DEALLOCATE ALL")
+    async with engine.transaction() as transaction:
+        assert await transaction.connection.fetchval(DOUBLE, 5) == 10
+        assert await transaction.connection.fetchval(EXCLAIM, "yes") == "yes!"
+        assert await named_statements(transaction.connection) == {}
 
 
 async def test_control_asyncpg_alone_describes_every_run(
@@ -78,9 +146,9 @@ async def test_queries_taking_turns_on_one_connection_each_run_their_own(
         assert (await engine._run_in_pool(EXCLAIM, [str(number)]))[0]["s"] == f"{number}!"
 
 
-async def test_a_changed_column_type_fails_one_query_then_is_described_again(
-    admin_database: PostgresDatabase,
-) -> None:
+@pytest.fixture
+async def sizes(admin_database: PostgresDatabase) -> AsyncIterator[asyncpg.Connection]:
+    """A connection with a table of sizes, whose size column holds four bytes."""
     connection = await asyncpg.connect(
         **admin_database.connect_kwargs, connection_class=DescribedStatementsConnection
     )
@@ -88,17 +156,39 @@ async def test_a_changed_column_type_fails_one_query_then_is_described_again(
         await connection.execute(
             "CREATE TEMPORARY TABLE sizes (id int4, size int4); INSERT INTO sizes VALUES (1, 7)"
         )
-        query = "SELECT size FROM sizes WHERE id = $1"
-        assert await connection.fetchval(query, 1) == 7
-        await connection.execute("ALTER TABLE sizes ALTER size TYPE bigint")
-
-        # The kept description says four bytes; the server now sends eight. Unlike a failed
-        # statement on the server, this one ran: it is not retried, which could run a write twice.
-        with pytest.raises(BufferError):
-            await connection.fetchval(query, 1)
-        assert await connection.fetchval(query, 1) == 7
+        yield connection
     finally:
         await connection.close()
+
+
+SIZE = "SELECT size FROM sizes WHERE id = $1"
+
+
+async def test_a_changed_column_type_is_described_again_outside_a_transaction(
+    sizes: asyncpg.Connection,
+) -> None:
+    assert await sizes.fetchval(SIZE, 1) == 7
+    await sizes.execute("ALTER TABLE sizes ALTER size TYPE bigint")
+
+    # The server refuses the named statement whose result changed type, before it runs.
+    assert await sizes.fetchval(SIZE, 1) == 7
+    assert [query for query, _ in (await named_statements(sizes)).values()].count(SIZE) == 2
+
+
+async def test_a_changed_column_type_fails_one_query_in_a_transaction(
+    sizes: asyncpg.Connection,
+) -> None:
+    async with sizes.transaction():
+        assert await sizes.fetchval(SIZE, 1) == 7
+    await sizes.execute("ALTER TABLE sizes ALTER size TYPE bigint")
+
+    # The kept description says four bytes; the server now sends eight. Unlike a failed
+    # statement on the server, this one ran: it is not retried, which could run a write twice.
+    with pytest.raises(BufferError):
+        async with sizes.transaction():
+            await sizes.fetchval(SIZE, 1)
+    async with sizes.transaction():
+        assert await sizes.fetchval(SIZE, 1) == 7
 
 
 async def test_described_statements_through_pgbouncer_in_transaction_mode(
@@ -121,6 +211,12 @@ async def test_described_statements_through_pgbouncer_in_transaction_mode(
         async with anyio.create_task_group() as group:
             for offset in range(0, 2000, 100):
                 group.start_soon(client, offset)
+        connection = await engine.acquire()
+        try:
+            held = await named_statements(connection)
+        finally:
+            await engine.release(connection)
     finally:
         await engine.close_connection_pool()
     assert wrong == []
+    assert {query for query, _ in held.values()} >= {DOUBLE, EXCLAIM}
