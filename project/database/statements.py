@@ -41,10 +41,21 @@ PREFIX = "bandstand_"
 Key = tuple[str, Any, bool]
 
 
-def _keep(kept: dict[Key, Any], key: Key, statement: Any) -> None:
-    if len(kept) >= KEPT_STATEMENTS:
-        del kept[next(iter(kept))]
+def _keep(kept: dict[Key, Any], key: Key, statement: Any) -> Any:
+    """Keep `statement`; return the one it displaced, if any."""
+    displaced = kept.pop(next(iter(kept))) if len(kept) >= KEPT_STATEMENTS else None
     kept[key] = statement
+    return displaced
+
+
+# What SQL's PREPARE accepts. A name is made in a transaction, which a statement such as VACUUM
+# or CREATE INDEX CONCURRENTLY refuses to run in; those run unnamed, as with asyncpg alone.
+NAMEABLE = frozenset({"SELECT", "INSERT", "UPDATE", "DELETE", "MERGE", "VALUES", "WITH"})
+
+
+def _nameable(query: str) -> bool:
+    words = query.split(None, 1)
+    return bool(words) and words[0].upper() in NAMEABLE
 
 
 def statement_name(statement: Any) -> str:
@@ -104,7 +115,11 @@ class DescribedStatementsConnection(Connection):  # type: ignore[misc]  # asyncp
             "record_class": record_class,
         }
         try:
-            if self._stmt_cache_enabled or self._protocol.is_in_transaction():
+            if (
+                self._stmt_cache_enabled
+                or self._protocol.is_in_transaction()
+                or not _nameable(query)
+            ):
                 return await super()._do_execute(query, executor, timeout, retry, **options)
             key = (query, record_class, ignore_custom_codec)
             named = self._named.get(key)
@@ -154,7 +169,12 @@ class DescribedStatementsConnection(Connection):  # type: ignore[misc]  # asyncp
                 # statement returns, so this one goes.
                 await self._protocol.close_statement(named, timeout)
                 return result, named
-        _keep(self._named, key, named)
+        displaced = _keep(self._named, key, named)
+        if displaced is not None:
+            # Closed with the next statement made, as asyncpg closes what its cache displaces: a
+            # query written with its values in it (a page number) would otherwise leave a
+            # statement on the server for each value.
+            self._stmts_to_close.add(displaced)
         return result, named
 
     def _forget(self) -> None:

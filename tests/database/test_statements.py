@@ -13,6 +13,7 @@ import anyio
 import asyncpg
 import pytest
 
+from project.database import statements
 from project.database.postgres import PoolerSafePostgresEngine
 from project.database.statements import PREFIX, DescribedStatementsConnection
 from project.database.url import PostgresDatabase
@@ -144,6 +145,27 @@ async def test_queries_taking_turns_on_one_connection_each_run_their_own(
     for number in range(3):
         assert (await engine._run_in_pool(DOUBLE, [number]))[0]["n"] == number * 2
         assert (await engine._run_in_pool(EXCLAIM, [str(number)]))[0]["s"] == f"{number}!"
+
+
+async def test_named_statements_a_connection_no_longer_keeps_are_closed(
+    engine: PoolerSafePostgresEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(statements, "KEPT_STATEMENTS", 2)
+    queries = [f"SELECT $1::int + {number} AS n" for number in range(4)]
+    for query in queries:
+        assert (await engine._run_in_pool(query, [1]))[0]["n"] == 1 + queries.index(query)
+    async with engine.transaction() as transaction:
+        held = await named_statements(transaction.connection)
+
+    assert sorted(query for query, _ in held.values()) == queries[2:]
+
+
+async def test_a_statement_that_refuses_a_transaction_block_runs_unnamed(
+    engine: PoolerSafePostgresEngine,
+) -> None:
+    # The name of a statement is made in a transaction; VACUUM may not run in one.
+    for _ in range(2):
+        assert await engine._run_in_pool("VACUUM pg_catalog.pg_am") == []
 
 
 @pytest.fixture
