@@ -42,7 +42,8 @@ Key = tuple[str, Any, bool]
 
 
 def _keep(kept: dict[Key, Any], key: Key, statement: Any) -> Any:
-    """Keep `statement`; return the one it displaced, if any."""
+    """Keep `statement`, as the newest; return the oldest if it had to go to make room."""
+    kept.pop(key, None)
     displaced = kept.pop(next(iter(kept))) if len(kept) >= KEPT_STATEMENTS else None
     kept[key] = statement
     return displaced

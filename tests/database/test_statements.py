@@ -160,6 +160,22 @@ async def test_named_statements_a_connection_no_longer_keeps_are_closed(
     assert sorted(query for query, _ in held.values()) == queries[2:]
 
 
+async def test_a_name_made_again_displaces_no_other(
+    engine: PoolerSafePostgresEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(statements, "KEPT_STATEMENTS", 2)
+    await engine._run_in_pool(DOUBLE, [1])
+    await engine._run_in_pool(EXCLAIM, ["a"])
+    await engine._run_in_pool("DEALLOCATE ALL")
+    # Both made again on this server connection, neither closing the other's.
+    await engine._run_in_pool(DOUBLE, [2])
+    await engine._run_in_pool(EXCLAIM, ["b"])
+    async with engine.transaction() as transaction:
+        held = await named_statements(transaction.connection)
+
+    assert sorted(query for query, _ in held.values()) == sorted([DOUBLE, EXCLAIM])
+
+
 async def test_a_statement_that_refuses_a_transaction_block_runs_unnamed(
     engine: PoolerSafePostgresEngine,
 ) -> None:
