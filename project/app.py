@@ -27,6 +27,7 @@ from project.edge import EdgeMiddleware
 from project.errors import exception_handlers
 from project.features import FEATURES
 from project.logs import litestar_logging_config
+from project.requests import SiteRequest
 from project.settings import BASE_DIR, Settings, get_settings
 from project.storage.backends import create_storage, require_writable_storage
 from project.storage.base import Storage
@@ -114,6 +115,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exception_handlers={**exception_handlers(debug=settings.debug), **EXCEPTION_HANDLERS},
         lifespan=[database_pool, closing_storage(storage)],
         template_config=template_config,
+        request_class=SiteRequest,
         plugins=[HTMXPlugin(), FlashPlugin(FlashConfig(template_config=template_config))],
         # One renderer, Swagger UI, under the CSP made for it (project/headers.py).
         openapi_config=OpenAPIConfig(
