@@ -69,7 +69,8 @@ async def call(
 class Site(msgspec.Struct):
     app: Litestar
     session: bytes  # a staff user's session cookie, "id=…"
-    csrf_cookie: bytes  # the CSRF token's cookie and the token, as a page hands them out
+    # What a page hands out: the CSRF cookie ("site_csrf=…") and the token its form carries.
+    csrf_cookie: bytes
     csrf_token: bytes
 
     def signed_in(self) -> Headers:
