@@ -73,14 +73,16 @@ lock:
 clean:
 	rm -rf $(VENV) .venv-* .pytest_cache .mypy_cache .ruff_cache
 
-# Re-copy the front-end files the site serves from static/vendor/ (needs npm; the copies are
-# committed, so running the site never does).
+# Re-copy the front-end files served from bandstand/static/vendor/ (Bandstand's pages) and
+# static/vendor/ (the site's) (needs npm; the copies are committed, so running the site never does).
 vendor:
-	rm -rf .vendor-build && mkdir .vendor-build
-	cp static/vendor/package.json static/vendor/package-lock.json .vendor-build/
-	cd .vendor-build && npm ci --no-audit --no-fund --silent
-	cp .vendor-build/node_modules/htmx.org/dist/htmx.min.js static/vendor/
-	cp .vendor-build/node_modules/@alpinejs/csp/dist/cdn.min.js static/vendor/alpine-csp.min.js
-	cp .vendor-build/node_modules/chart.js/dist/chart.umd.min.js static/vendor/
-	cp .vendor-build/node_modules/@picocss/pico/css/pico.min.css static/vendor/
+	rm -rf .vendor-build && mkdir -p .vendor-build/bandstand .vendor-build/site
+	cp bandstand/static/vendor/package.json bandstand/static/vendor/package-lock.json .vendor-build/bandstand/
+	cp static/vendor/package.json static/vendor/package-lock.json .vendor-build/site/
+	cd .vendor-build/bandstand && npm ci --no-audit --no-fund --silent
+	cd .vendor-build/site && npm ci --no-audit --no-fund --silent
+	cp .vendor-build/bandstand/node_modules/htmx.org/dist/htmx.min.js bandstand/static/vendor/
+	cp .vendor-build/bandstand/node_modules/@alpinejs/csp/dist/cdn.min.js bandstand/static/vendor/alpine-csp.min.js
+	cp .vendor-build/bandstand/node_modules/@picocss/pico/css/pico.min.css bandstand/static/vendor/
+	cp .vendor-build/site/node_modules/chart.js/dist/chart.umd.min.js static/vendor/
 	rm -rf .vendor-build

@@ -4,13 +4,14 @@ import gc
 
 from piccolo.engine.finder import engine_finder
 
-from project.app import create_app
-from project.configuration import exit_on_bad_configuration
+from bandstand.app import create_app
+from bandstand.configuration import exit_on_bad_configuration
+from project.features import FEATURES
 
 with exit_on_bad_configuration():
     # Finding the engine imports piccolo_conf, which reads files: do it now, not in a request.
     engine_finder()
-    app = create_app()
+    app = create_app(FEATURES)
 
 # What import built (routes, templates, tables, the admin) lives as long as the process: keep it
 # out of the collector's full passes, which otherwise walk it again and again under load.

@@ -2,17 +2,18 @@
 
 from piccolo.conf.apps import AppRegistry
 
-from project.configuration import exit_on_bad_configuration
-from project.database.engine import create_engine
-from project.settings import get_settings
+from bandstand.configuration import exit_on_bad_configuration
+from bandstand.database.engine import engine_for
+from bandstand.settings import get_settings
 
 with exit_on_bad_configuration():
-    DB = create_engine(get_settings())
+    DB = engine_for(get_settings())
 
 APP_REGISTRY = AppRegistry(
     apps=[
         "piccolo.apps.user.piccolo_app",  # users: piccolo_user
         "piccolo_api.session_auth.piccolo_app",  # sessions, shared with Piccolo Admin
-        "project.piccolo_app",
+        "bandstand.piccolo_app",  # the framework's tables: groups, the login throttle, files
+        "project.piccolo_app",  # the site's features
     ]
 )

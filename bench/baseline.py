@@ -29,12 +29,13 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import Template
 from litestar.status_codes import HTTP_409_CONFLICT
 
+from bandstand.database.postgres import keep_session
+from bandstand.pagination import Page
+from bandstand.settings import get_settings
+from bandstand.templating import create_template_config
 from project.catalog.routes import SORT_LABELS
 from project.catalog.schemas import PAGE_SIZE, CategoryOut, ProductOut, ProductPage
-from project.database.postgres import keep_session
-from project.pagination import Page
-from project.settings import get_settings
-from project.templating import create_template_config
+from project.features import FEATURES
 from project.webinars.schemas import RegistrantOut, RegistrationIn
 
 URL = os.environ.get("BENCH_DATABASE_URL", "sqlite:///data/bandstand.sqlite3")
@@ -99,7 +100,7 @@ class Postgres(Database):
 
 class SQLite(Database):
     """One connection per thread, opened once: sqlite3 is synchronous. The threads are the
-    standard executor (the app's engine has lighter ones, project/database/threads.py)."""
+    standard executor (the app's engine has lighter ones, bandstand/database/threads.py)."""
 
     def __init__(self, path: str) -> None:
         self.path = path
@@ -242,7 +243,7 @@ def create_app(url: str = URL) -> Litestar:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    template_config = create_template_config(get_settings())
+    template_config = create_template_config(get_settings(), FEATURES, "Bandstand")
     # The layout asks for flash messages; the baseline has none (and no session to keep them).
     template_config.engine_instance.register_template_callable("get_flashes", lambda context: [])
     return Litestar(

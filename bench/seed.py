@@ -9,15 +9,16 @@ from __future__ import annotations
 import asyncio
 from decimal import Decimal
 
+from bandstand.commands.demo import run_demo
 from project.catalog.tables import Category, Product
-from project.commands.demo import demo
+from project.features import FEATURES
 
 BENCH_CATEGORY = "bench"
 BENCH_PRODUCTS = 300
 
 
 async def seed() -> None:
-    await demo("load")
+    await run_demo(FEATURES, "load")
     if await Category.exists().where(Category.slug == BENCH_CATEGORY):
         return
     category = (await Category.insert(Category(name="Bench", slug=BENCH_CATEGORY)))[0]["id"]

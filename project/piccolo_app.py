@@ -1,15 +1,11 @@
-"""The project's Piccolo app: its tables, migrations folder and `piccolo project ...` commands."""
+"""The site's Piccolo app: its features' tables, its migrations and the `piccolo project …`
+commands."""
 
-from piccolo.conf.apps import AppConfig, Command
+from pathlib import Path
 
-from project.commands import COMMANDS
+from bandstand.piccolo_app import site_app_config
 from project.features import FEATURES
-from project.settings import BASE_DIR
 
-APP_CONFIG = AppConfig(
-    app_name="project",
-    migrations_folder_path=str(BASE_DIR / "piccolo_migrations"),
-    table_classes=[table for feature in FEATURES for table in feature.tables],
-    migration_dependencies=["piccolo.apps.user.piccolo_app"],
-    commands=[Command(callable=command) for command in COMMANDS],
+APP_CONFIG = site_app_config(
+    FEATURES, migrations_folder=Path(__file__).resolve().parent.parent / "piccolo_migrations"
 )

@@ -11,8 +11,11 @@ from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import Body, FromPath, FromQuery, Parameter
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
-from project.accounts.guards import requires_staff
-from project.accounts.schemas import STAFF_REQUIRED, refusal
+from bandstand.accounts.guards import requires_staff
+from bandstand.accounts.schemas import STAFF_REQUIRED, refusal
+from bandstand.forms import FieldError
+from bandstand.ids import RowId
+from bandstand.pagination import PageNumber
 from project.catalog import queries
 from project.catalog.schemas import (
     MAX_PAGE_SIZE,
@@ -22,9 +25,6 @@ from project.catalog.schemas import (
     ProductPage,
     Sort,
 )
-from project.forms import FieldError
-from project.ids import RowId
-from project.pagination import PageNumber
 
 PageSize = Annotated[int, Parameter(ge=1, le=MAX_PAGE_SIZE, description="Items per page.")]
 # ProductIn refuses fields it doesn't know (forbid_unknown_fields); the schema says so.

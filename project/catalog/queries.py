@@ -11,12 +11,12 @@ from piccolo.query.methods import Count, Select
 from piccolo.query.mixins import OrderByRaw
 from piccolo.querystring import QueryString
 
+from bandstand.database.compiled import CompiledQuery, Slot
+from bandstand.database.search import like_pattern, matches_pattern
+from bandstand.forms import FieldError, refuse_nul
+from bandstand.pagination import Page
 from project.catalog.schemas import CategoryOut, ProductIn, ProductOut, Sort
 from project.catalog.tables import Category, Product
-from project.database.compiled import CompiledQuery, Slot
-from project.database.search import like_pattern, matches_pattern
-from project.forms import FieldError, refuse_nul
-from project.pagination import Page
 
 CENTS = Decimal("0.01")
 # By name regardless of case, the same on both engines (SQLite's default collation is binary).

@@ -14,12 +14,12 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_400_BAD_REQUEST
 from litestar.types import ControllerRouterHandler
 
-from project.accounts.guards import requires_staff
+from bandstand.accounts.guards import requires_staff
+from bandstand.forms import FieldError, validate_form
+from bandstand.ids import RowId
+from bandstand.pagination import within_pages
 from project.catalog import api, queries
 from project.catalog.schemas import PAGE_SIZE, ProductIn, ProductOut, Sort
-from project.forms import FieldError, validate_form
-from project.ids import RowId
-from project.pagination import within_pages
 
 SORT_LABELS: dict[Sort, str] = {
     "name": "Name, A to Z",

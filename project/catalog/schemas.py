@@ -10,8 +10,8 @@ import msgspec
 from litestar.openapi.spec import OpenAPIType, Schema
 from litestar.params import KwargDefinition
 
-from project.forms import Check, run_checks
-from project.ids import MAX_ID
+from bandstand.forms import Check, run_checks
+from bandstand.ids import MAX_ID
 
 MAX_PRICE = Decimal("99999999.99")  # Numeric(10, 2)
 PAGE_SIZE = 20

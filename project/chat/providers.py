@@ -12,7 +12,7 @@ import anyio
 import httpx
 from httpx_sse import EventSource
 
-from project.settings import Settings
+from bandstand.settings import Settings
 
 ChatHistory = Sequence[dict[str, str]]  # [{"role": "user", "content": "..."}, ...]
 

@@ -17,9 +17,11 @@ from litestar.response import Redirect, ServerSentEvent, Template
 from litestar.response.sse import ServerSentEventMessage
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_409_CONFLICT
 
-from project.accounts.guards import requires_login
-from project.accounts.schemas import LOGIN_AND_CSRF_REQUIRED, LOGIN_REQUIRED, refusal
-from project.accounts.sessions import CurrentUser
+from bandstand.accounts.guards import requires_login
+from bandstand.accounts.schemas import LOGIN_AND_CSRF_REQUIRED, LOGIN_REQUIRED, refusal
+from bandstand.accounts.sessions import CurrentUser
+from bandstand.ids import RowId
+from bandstand.settings import Settings
 from project.chat.markdown import render_markdown
 from project.chat.providers import provider_for
 from project.chat.schemas import (
@@ -39,8 +41,6 @@ from project.chat.service import (
     start_reply,
 )
 from project.chat.tables import DEFAULT_TITLE, Conversation, Message
-from project.ids import RowId
-from project.settings import Settings
 
 UserRequest = Request[CurrentUser, str, Any]
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)

@@ -16,10 +16,10 @@ from typing import Any
 import anyio
 from piccolo.engine.finder import engine_finder
 
+from bandstand.database.errors import describe_connection_error, is_unavailable
 from project.chat.markdown import render_markdown
 from project.chat.providers import Provider, ProviderError
 from project.chat.tables import DEFAULT_TITLE, Conversation, Message
-from project.database.errors import describe_connection_error, is_unavailable
 
 logger = logging.getLogger(__name__)
 

@@ -3,8 +3,8 @@
 from litestar import get
 from litestar.response import Template
 
-from project.accounts.guards import requires_staff
-from project.accounts.schemas import STAFF_REQUIRED
+from bandstand.accounts.guards import requires_staff
+from bandstand.accounts.schemas import STAFF_REQUIRED
 from project.dashboard.queries import load_dashboard, utc_today
 from project.dashboard.schemas import Dashboard
 

@@ -3,7 +3,7 @@
 from litestar import get
 from litestar.response import Template
 
-from project.accounts.guards import requires_group
+from bandstand.accounts.guards import requires_group
 
 TEAM_GROUP = "team"
 

@@ -2,9 +2,9 @@ from collections.abc import Sequence
 
 from piccolo_admin.endpoints import TableConfig
 
-from project.settings import Settings
-from project.storage.admin import AdminImageStorage
-from project.storage.base import Storage
+from bandstand.settings import Settings
+from bandstand.storage.admin import AdminImageStorage
+from bandstand.storage.base import Storage
 from project.webinars.queries import PHOTO_FOLDER
 from project.webinars.tables import Registrant
 

@@ -11,10 +11,10 @@ from litestar.exceptions import ClientException, ValidationException
 from litestar.params import Body, FromQuery, Parameter
 from litestar.status_codes import HTTP_409_CONFLICT
 
-from project.accounts.guards import requires_staff
-from project.accounts.schemas import CSRF_REQUIRED, STAFF_REQUIRED, refusal
-from project.forms import FieldError
-from project.pagination import PageNumber
+from bandstand.accounts.guards import requires_staff
+from bandstand.accounts.schemas import CSRF_REQUIRED, STAFF_REQUIRED, refusal
+from bandstand.forms import FieldError
+from bandstand.pagination import PageNumber
 from project.webinars import queries
 from project.webinars.schemas import RegistrantOut, RegistrantPage, RegistrationIn
 

@@ -9,10 +9,10 @@ import random
 import anyio
 from PIL import Image, ImageDraw, ImageFont
 
-from project.settings import get_settings
-from project.storage.backends import create_storage
-from project.storage.base import Storage
-from project.storage.images import clean_image
+from bandstand.settings import get_settings
+from bandstand.storage.backends import create_storage
+from bandstand.storage.base import Storage
+from bandstand.storage.images import clean_image
 from project.webinars.queries import set_photo
 from project.webinars.tables import Registrant
 

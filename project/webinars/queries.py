@@ -6,12 +6,12 @@ import datetime
 from collections.abc import Mapping
 from typing import Any
 
-from project.database.compiled import CompiledQuery, Slot
-from project.database.search import contains_text
-from project.forms import FieldError, refuse_nul
-from project.pagination import Page
-from project.storage.base import Storage, new_key
-from project.storage.images import CleanImage
+from bandstand.database.compiled import CompiledQuery, Slot
+from bandstand.database.search import contains_text
+from bandstand.forms import FieldError, refuse_nul
+from bandstand.pagination import Page
+from bandstand.storage.base import Storage, new_key
+from bandstand.storage.images import CleanImage
 from project.webinars.schemas import RegistrationIn
 from project.webinars.tables import Registrant
 

@@ -18,13 +18,13 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_400_BAD_REQUEST
 from litestar.types import ControllerRouterHandler
 
-from project.accounts.guards import requires_staff
-from project.forms import FieldError, validate_form
-from project.ids import RowId
-from project.pagination import within_pages
-from project.settings import Settings
-from project.storage.base import Storage
-from project.storage.images import ACCEPTED, CleanImage, UploadRejected, clean_image
+from bandstand.accounts.guards import requires_staff
+from bandstand.forms import FieldError, validate_form
+from bandstand.ids import RowId
+from bandstand.pagination import within_pages
+from bandstand.settings import Settings
+from bandstand.storage.base import Storage
+from bandstand.storage.images import ACCEPTED, CleanImage, UploadRejected, clean_image
 from project.webinars import api, queries
 from project.webinars.schemas import RegistrationIn
 

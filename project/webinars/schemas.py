@@ -5,7 +5,7 @@ from typing import Annotated, ClassVar
 
 import msgspec
 
-from project.forms import Check, run_checks
+from bandstand.forms import Check, run_checks
 
 # Python's \s spelled out: the schema's patterns are read by clients as JSON Schema (ECMA-262)
 # regexes, whose \s differs (it lacks \x1c-\x1f and \x85, and has \ufeff).

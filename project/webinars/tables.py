@@ -9,7 +9,7 @@ class Registrant(Table):
     company = Varchar(length=200, default="")
     webinar_date = Date(index=True)
     notes = Text(default="")
-    # A storage key (see project/storage), never a path or a name the browser sent.
+    # A storage key (see bandstand/storage), never a path or a name the browser sent.
     photo = Varchar(length=100, null=True, default=None)
     registered_at = Timestamptz(index=True)
 

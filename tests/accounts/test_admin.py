@@ -9,13 +9,13 @@ import httpx
 import pytest
 from piccolo_api.session_auth.tables import SessionsBase
 
-import project.admin
+import bandstand.admin
+from bandstand.settings import get_settings
+from bandstand.testing.accounts import PASSWORD, People, csrf_token, log_in
+from bandstand.testing.apps import build_app, client_for
 from main import app
 from project.catalog import demo
-from project.settings import get_settings
 from tests.support import PROJECT_ROOT
-from tests.support.accounts import PASSWORD, People, csrf_token, log_in
-from tests.support.apps import build_app, client_for
 
 
 async def admin_login(
@@ -179,8 +179,8 @@ async def test_concurrent_first_requests_build_the_admin_once(
         built.append(args)
         return real_build(*args)
 
-    real_build = project.admin.build_admin
-    monkeypatch.setattr(project.admin, "build_admin", counting_build)
+    real_build = bandstand.admin.build_admin
+    monkeypatch.setattr(bandstand.admin, "build_admin", counting_build)
     async with client_for(await build_app()) as client:
         assert built == []
         statuses: list[int] = []

@@ -4,7 +4,7 @@ the admin sees https (and checks Origin) and the login throttle sees each real c
 import httpx
 import pytest
 
-from project.settings import get_settings
+from bandstand.settings import get_settings
 from tests.support.accounts import SITE_PASSWORD
 
 

@@ -2,7 +2,7 @@
 
 from piccolo.apps.user.tables import BaseUser
 
-from project.accounts.users import verify_login
+from bandstand.accounts.users import verify_login
 from tests.support.cli import piccolo
 
 

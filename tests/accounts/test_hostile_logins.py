@@ -6,9 +6,9 @@ import httpx
 import pytest
 from piccolo_api.session_auth.tables import SessionsBase
 
-from project.settings import get_settings
-from tests.support.accounts import PASSWORD, People, csrf_token, log_in
-from tests.support.apps import build_app, client_for
+from bandstand.settings import get_settings
+from bandstand.testing.accounts import PASSWORD, People, csrf_token, log_in
+from bandstand.testing.apps import build_app, client_for
 
 JSON = {"accept": "application/json"}
 

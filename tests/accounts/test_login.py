@@ -1,10 +1,12 @@
 import anyio
 import httpx
 import pytest
+from piccolo.apps.user.tables import BaseUser
 from piccolo_api.session_auth.tables import SessionsBase
 
-from project.accounts.sessions import SESSION_COOKIE
-from tests.support.accounts import PASSWORD, People, csrf_token, log_in
+from bandstand.accounts.sessions import SESSION_COOKIE
+from bandstand.testing.accounts import PASSWORD, People, csrf_token, log_in
+from bandstand.testing.plugin import TEST_HASH_ITERATIONS
 
 HTML = {"accept": "text/html"}
 
@@ -115,6 +117,22 @@ async def test_logout_deletes_the_session_row(client: httpx.AsyncClient, people:
     assert (await client.get("/account", headers=HTML)).status_code == 303
 
 
+@pytest.mark.real_password_hashing
+async def test_passwords_are_stored_with_the_production_rounds(people: People) -> None:
+    """The suite's quick hashing stays in the tests that ask for it: a user made here is
+    stored with Piccolo's 600,000 rounds."""
+    stored = await BaseUser.select(BaseUser.password).where(BaseUser.id == people.plain).first()
+    assert stored is not None
+    assert stored["password"].startswith("pbkdf2_sha256$600000$")
+
+
+async def test_passwords_are_quick_to_hash_in_other_tests(people: People) -> None:
+    stored = await BaseUser.select(BaseUser.password).where(BaseUser.id == people.plain).first()
+    assert stored is not None
+    assert stored["password"].startswith(f"pbkdf2_sha256${TEST_HASH_ITERATIONS}$")
+
+
+@pytest.mark.real_password_hashing
 async def test_hashing_runs_off_the_event_loop(client: httpx.AsyncClient, people: People) -> None:
     """A request that arrives during a login is answered before the login's ~0.1 s hash ends."""
     finished: list[str] = []

@@ -3,7 +3,7 @@
 import httpx
 import pytest
 
-from tests.support.accounts import People, log_in
+from bandstand.testing.accounts import People, log_in
 
 HTML = {"accept": "text/html"}
 JSON = {"accept": "application/json"}

@@ -9,11 +9,11 @@ import pytest
 from piccolo.apps.user.tables import BaseUser
 from piccolo_api.session_auth.tables import SessionsBase
 
-from project.accounts.sessions import SESSION_COOKIE
-from project.accounts.tables import LoginThrottle
-from project.settings import get_settings
-from tests.support.accounts import PASSWORD, People, csrf_token, log_in
-from tests.support.apps import build_app, client_for
+from bandstand.accounts.sessions import SESSION_COOKIE
+from bandstand.accounts.tables import LoginThrottle
+from bandstand.settings import get_settings
+from bandstand.testing.accounts import PASSWORD, People, csrf_token, log_in
+from bandstand.testing.apps import build_app, client_for
 
 NEW_PASSWORD = "a new and better secret"
 JSON = {"accept": "application/json"}

@@ -16,8 +16,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from bandstand.testing.database import ADMIN_URL
 from tests.backup.support import Site, cli_sync, postgres_types
-from tests.conftest import ADMIN_URL
 from tests.support.mandatory import skip_unless_ci
 
 SERVER = ADMIN_URL.rsplit("/", 1)[0]

@@ -39,8 +39,8 @@ from piccolo.columns import (
 )
 from piccolo.table import Table
 
-from project.backup.errors import BackupError
-from project.backup.format import (
+from bandstand.backup.errors import BackupError
+from bandstand.backup.format import (
     FORMAT,
     VERSION,
     BackupReader,
@@ -53,8 +53,8 @@ from project.backup.format import (
     Rows,
     TableInfo,
 )
-from project.backup.schema import check_migrated, check_same_schema, check_same_tables
-from project.backup.values import codec_for
+from bandstand.backup.schema import check_migrated, check_same_schema, check_same_tables
+from bandstand.backup.values import codec_for
 
 pytestmark = pytest.mark.engine_independent
 

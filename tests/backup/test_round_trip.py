@@ -123,7 +123,7 @@ def test_the_backup_holds_each_file_once(source: Source) -> None:
         1,
     )
     assert header["engine"] == "sqlite"
-    assert set(header["migrations"]) == {"user", "session_auth", "project"}
+    assert set(header["migrations"]) == {"user", "session_auth", "bandstand", "project"}
     assert "migration" not in {table["name"] for table in header["tables"]}
     media = {line["key"] for line in lines if line["kind"] == "media"}
     assert DOCUMENT in media

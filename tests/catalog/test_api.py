@@ -3,9 +3,9 @@
 import httpx
 import pytest
 
+from bandstand.testing.accounts import People, csrf_token, log_in_for_api
 from project.catalog.tables import Product
 from tests.catalog.conftest import Catalog
-from tests.support.accounts import People, csrf_token, log_in_for_api
 
 
 async def test_list_filters_sorts_and_pages(client: httpx.AsyncClient, catalog: Catalog) -> None:

@@ -4,10 +4,10 @@
 import httpx
 import pytest
 
-from project.ids import MAX_ID
-from project.pagination import MAX_PAGE
+from bandstand.ids import MAX_ID
+from bandstand.pagination import MAX_PAGE
+from bandstand.testing.accounts import People, log_in_for_api
 from tests.catalog.conftest import Catalog
-from tests.support.accounts import People, log_in_for_api
 
 PAST_POSTGRES = 2**31  # an int4 column refuses it
 PAST_SQLITE = 2**63  # sqlite3 cannot bind it

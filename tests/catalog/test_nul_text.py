@@ -4,9 +4,9 @@ when written, finding nothing when searched, the same on both engines, never a 5
 import httpx
 import pytest
 
+from bandstand.testing.accounts import People, csrf_token, log_in_for_api
 from project.catalog.tables import Product
 from tests.catalog.conftest import Catalog
-from tests.support.accounts import People, csrf_token, log_in_for_api
 
 
 @pytest.mark.parametrize("params", [{"q": "Ham\0mer"}, {"q": "\0"}, {"category": "to\0ols"}])

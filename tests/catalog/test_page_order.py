@@ -9,10 +9,10 @@ from typing import Any, cast
 import pytest
 from piccolo.querystring import QueryString
 
+from bandstand.database.compiled import CompiledSQL
+from bandstand.database.sqlite import TunedSQLiteEngine
 from project.catalog.queries import PRODUCTS, find_products
 from project.catalog.tables import Category, Product
-from project.database.compiled import CompiledSQL
-from project.database.sqlite import TunedSQLiteEngine
 
 CATEGORIES = 4
 PER_CATEGORY = 100

@@ -5,9 +5,9 @@ from decimal import Decimal
 import httpx
 import pytest
 
+from bandstand.testing.accounts import People, csrf_token, log_in
 from project.catalog.tables import Product
 from tests.catalog.conftest import Catalog
-from tests.support.accounts import People, csrf_token, log_in
 
 
 async def post_form(client: httpx.AsyncClient, url: str, **fields: str) -> httpx.Response:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.support.accounts import People, log_in_for_api
+from bandstand.testing.accounts import People, log_in_for_api
 
 
 @pytest.fixture

@@ -4,8 +4,8 @@
 import httpx
 import pytest
 
+from bandstand.ids import MAX_ID
 from project.chat.tables import Message
-from project.ids import MAX_ID
 from tests.chat.conftest import new_conversation, send
 from tests.support.sse import parse_sse
 

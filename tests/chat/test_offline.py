@@ -2,9 +2,9 @@
 
 import httpx
 
+from bandstand.testing.accounts import People, log_in
 from project.chat.tables import Conversation, Message
 from tests.chat.conftest import new_conversation, send
-from tests.support.accounts import People, log_in
 from tests.support.sse import parse_sse
 
 

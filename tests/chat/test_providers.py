@@ -9,10 +9,10 @@ from typing import Any
 import httpx
 import pytest
 
+from bandstand.testing.accounts import People, log_in_for_api
+from bandstand.testing.apps import build_app, client_for
 from project.chat.tables import Message
 from tests.chat.conftest import new_conversation, send
-from tests.support.accounts import People, log_in_for_api
-from tests.support.apps import build_app, client_for
 from tests.support.fake_llm import FakeLLM
 from tests.support.sse import parse_sse
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import anyio
 import pytest
 
-from project.checks.configuration import check_configuration, read_dotenv_names
-from project.settings import load_settings
+from bandstand.checks.configuration import check_configuration, read_dotenv_names
+from bandstand.settings import load_settings
 from tests.checks.helpers import forwarder, run_check
 
 pytestmark = pytest.mark.engine_independent

@@ -16,10 +16,10 @@ import anyio
 import asyncpg
 import pytest
 
-from project.checks.database import check_postgres, pooler_finding
-from project.checks.findings import Level
-from project.checks.pooler import PoolerProbe, probe_transaction_pooler
-from project.database.url import PostgresDatabase, parse_database_url
+from bandstand.checks.database import check_postgres, pooler_finding
+from bandstand.checks.findings import Level
+from bandstand.checks.pooler import PoolerProbe, probe_transaction_pooler
+from bandstand.database.url import PostgresDatabase, parse_database_url
 from tests.checks.helpers import (
     PRODUCTION,
     CheckRun,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from project.checks.deploy import check_deploy
-from project.settings import load_settings
+from bandstand.checks.deploy import check_deploy
+from bandstand.settings import load_settings
 from tests.checks.helpers import PRODUCTION, CheckRun, run_check, run_check_sync
 
 pytestmark = pytest.mark.engine_independent

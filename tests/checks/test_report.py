@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from project.checks.findings import Finding, Level, level_of
-from project.checks.runner import ALL_IDS
+from bandstand.checks.findings import Finding, Level, level_of
+from bandstand.checks.runner import ALL_IDS
 from tests.checks.helpers import run_check
 from tests.support import PROJECT_ROOT
 

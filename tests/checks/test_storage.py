@@ -7,7 +7,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from project.storage.tables import MediaFile
+from bandstand.storage.tables import MediaFile
 from tests.checks.helpers import run_check
 
 

@@ -24,7 +24,7 @@ WAITING = "another process is migrating this database; waiting for it"
 # A third process that holds the migration lock until its stdin gets a line.
 HOLD_THE_LOCK = """
 import asyncio, sys
-from project.database.migrations import migration_lock
+from bandstand.database.migrations import migration_lock
 
 async def main():
     async with migration_lock():

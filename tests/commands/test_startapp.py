@@ -156,7 +156,7 @@ def test_a_new_feature_works_at_once(project: Path, tmp_path: Path, served: Serv
         ("class", "'class' is a Python keyword"),
         ("a" * 31, f"'{'a' * 31}' is too long: at most 30 characters"),
         ("catalog", "a feature named 'catalog' is already installed"),
-        ("commands", "project/commands already exists"),
+        ("commands", "tests/commands already exists"),
         ("support", "tests/support already exists"),
         ("product", "a table named 'product' exists already"),
         ("sessions", "a table named 'sessions' exists already"),

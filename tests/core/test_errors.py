@@ -19,10 +19,10 @@ from litestar import Litestar, get, post
 from litestar.params import JSONBody
 from litestar.testing import TestClient
 
-from project.app import create_app
-from project.settings import get_settings
+from bandstand.app import create_app
+from bandstand.settings import get_settings
+from bandstand.testing.apps import build_app, client_for
 from tests.support import PROJECT_ROOT
-from tests.support.apps import build_app, client_for
 
 pytestmark = pytest.mark.engine_independent
 
@@ -182,7 +182,7 @@ async def test_a_missing_static_file_and_an_api_404_keep_their_kind(production: 
 def test_with_debug_the_500_is_litestars_debug_page() -> None:
     # Sync: the debug page reads the source files it shows, on the event loop (DEBUG is for a
     # developer's machine, refused in production).
-    app = create_app(msgspec.structs.replace(get_settings(), debug=True))
+    app = create_app((), msgspec.structs.replace(get_settings(), debug=True))
     for handler in (boom, echo, recurse):
         app.register(handler)
     with TestClient(app, base_url="http://127.0.0.1") as client:

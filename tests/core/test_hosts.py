@@ -1,6 +1,6 @@
 import pytest
 
-from project.hosts import AllowedHostNames
+from bandstand.hosts import AllowedHostNames
 
 pytestmark = pytest.mark.engine_independent
 

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from project.settings import load_settings
+from bandstand.settings import load_settings
 from tests.commands.running import environment, piccolo, stop, wait_until_healthy
 from tests.support import PROJECT_ROOT
 from tests.support.cli import PICCOLO

@@ -5,12 +5,12 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from project.headers import (
+from bandstand.headers import (
     MOUNT_CONTENT_SECURITY_POLICY,
     SECURITY_HEADERS,
     STRICT_TRANSPORT_SECURITY,
 )
-from tests.support.apps import build_app, client_for
+from bandstand.testing.apps import build_app, client_for
 
 STRONG_KEY = "k" * 48
 

@@ -17,11 +17,11 @@ import msgspec
 import pytest
 from litestar import Litestar
 
-from project.accounts.sessions import SESSION_COOKIE, start_session
-from project.accounts.users import create_user
-from project.settings import get_settings
-from tests.support.accounts import CSRF_FIELD, PASSWORD
-from tests.support.apps import build_app
+from bandstand.accounts.sessions import SESSION_COOKIE, start_session
+from bandstand.accounts.users import create_user
+from bandstand.settings import get_settings
+from bandstand.testing.accounts import CSRF_FIELD, PASSWORD
+from bandstand.testing.apps import build_app
 
 REQUESTS = 20
 

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from project.settings import (
+from bandstand.settings import (
     DEFAULT_DATABASE_URL,
     DEVELOPMENT_SECRET_KEY,
     Settings,

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from tests.conftest import run_piccolo
+from bandstand.testing.database import run_piccolo
 from tests.support import PROJECT_ROOT
 
 pytestmark = pytest.mark.engine_independent

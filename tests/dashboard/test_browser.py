@@ -7,9 +7,9 @@ from decimal import Decimal
 
 from playwright.sync_api import Browser, Page, expect
 
+from bandstand.headers import CONTENT_SECURITY_POLICY
 from project.catalog import demo as catalog_demo
 from project.dashboard.queries import PRICE_BANDS
-from project.headers import CONTENT_SECURITY_POLICY
 from project.webinars import demo as webinars_demo
 from tests.support.accounts import SITE_PASSWORD
 from tests.support.browser import page_problems, save_screenshot

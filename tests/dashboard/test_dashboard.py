@@ -12,11 +12,11 @@ import anyio
 import httpx
 import pytest
 
+from bandstand.testing.accounts import People, log_in
 from project.catalog.tables import Category, Product
 from project.dashboard.queries import PRICE_BANDS, registrations_per_day, utc_today
 from project.dashboard.schemas import Point
 from project.webinars.tables import Registrant
-from tests.support.accounts import People, log_in
 
 HTML = {"accept": "text/html"}
 JSON = {"accept": "application/json"}

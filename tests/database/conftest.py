@@ -2,8 +2,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from project.database.postgres import PoolerSafePostgresEngine
-from project.database.url import PostgresDatabase, parse_database_url
+from bandstand.database.postgres import PoolerSafePostgresEngine
+from bandstand.database.url import PostgresDatabase, parse_database_url
 from tests.support.postgres_servers import PgBouncer
 
 

@@ -29,9 +29,9 @@ from piccolo.columns import (
 from piccolo.columns.column_types import UUID
 from piccolo.table import Table
 
+from bandstand.database.compiled import CompiledQuery, Slot
+from bandstand.database.sqlite import TunedSQLiteEngine, _as_sqlite_text, stored_value_reader
 from project.catalog.tables import Category, Product
-from project.database.compiled import CompiledQuery, Slot
-from project.database.sqlite import TunedSQLiteEngine, _as_sqlite_text, stored_value_reader
 
 
 @pytest.fixture

@@ -2,10 +2,11 @@
 
 import asyncio
 
-from project.database.engine import create_engine
-from project.features import FEATURES
-from project.settings import load_settings
-from tests.conftest import run_piccolo
+from piccolo.conf.apps import Finder
+
+from bandstand.database.engine import create_engine
+from bandstand.settings import load_settings
+from bandstand.testing.database import run_piccolo
 
 
 def _select_declared_columns(database_url: str) -> None:
@@ -13,10 +14,9 @@ def _select_declared_columns(database_url: str) -> None:
     engine = create_engine(load_settings({"DATABASE_URL": database_url}, env_file=None))
 
     async def select_all() -> None:
-        for feature in FEATURES:
-            for table in feature.tables:
-                names = ", ".join(f'"{c._meta.db_column_name}"' for c in table._meta.columns)
-                await engine.run_ddl(f'SELECT {names} FROM "{table._meta.tablename}" LIMIT 0')
+        for table in Finder().get_table_classes():
+            names = ", ".join(f'"{c._meta.db_column_name}"' for c in table._meta.columns)
+            await engine.run_ddl(f'SELECT {names} FROM "{table._meta.tablename}" LIMIT 0')
 
     asyncio.run(select_all())
 

@@ -17,13 +17,13 @@ import httpx
 import pytest
 from piccolo.engine.finder import engine_finder
 
-from project.database.errors import is_unavailable
-from project.database.postgres import PoolerSafePostgresEngine
-from project.database.url import PostgresDatabase, parse_database_url
-from project.errors import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS
+from bandstand.database.errors import is_unavailable
+from bandstand.database.postgres import PoolerSafePostgresEngine
+from bandstand.database.url import PostgresDatabase, parse_database_url
+from bandstand.errors import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS
+from bandstand.testing.accounts import People, csrf_token, log_in
+from bandstand.testing.database import ADMIN_URL
 from project.webinars.tables import Registrant
-from tests.conftest import ADMIN_URL
-from tests.support.accounts import People, csrf_token, log_in
 from tests.support.outage import outage
 
 # ---------------------------------------------------------------- which errors are an outage
@@ -146,7 +146,7 @@ async def test_an_api_request_gets_a_503_with_a_clear_json_body(
         "request_id": "outage-1",
     }
     # One line in the log names the cause for the operator (the answer doesn't).
-    lines = [r for r in caplog.records if r.name == "project.errors"]
+    lines = [r for r in caplog.records if r.name == "bandstand.errors"]
     assert len(lines) == 1, lines
     assert lines[0].levelno == logging.WARNING
     assert lines[0].getMessage().startswith("database unavailable: ")

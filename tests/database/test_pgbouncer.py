@@ -17,7 +17,7 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.conftest import run_piccolo
+from bandstand.testing.database import run_piccolo
 from tests.support import PROJECT_ROOT
 from tests.support.live_server import live_server
 from tests.support.postgres_servers import PgBouncer, PostgresServer

@@ -9,9 +9,9 @@ import asyncio
 
 import pytest
 
-from project.database.postgres import PoolerSafePostgresEngine
-from project.database.url import PostgresDatabase, parse_database_url
-from tests.conftest import ADMIN_URL
+from bandstand.database.postgres import PoolerSafePostgresEngine
+from bandstand.database.url import PostgresDatabase, parse_database_url
+from bandstand.testing.database import ADMIN_URL
 
 pytestmark = pytest.mark.engine_independent
 

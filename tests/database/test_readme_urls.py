@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import trustme
 
-from project.database.url import PostgresDatabase, parse_database_url
+from bandstand.database.url import PostgresDatabase, parse_database_url
 from tests.support import PROJECT_ROOT
 
 pytestmark = pytest.mark.engine_independent

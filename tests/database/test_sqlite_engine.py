@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from piccolo.engine.sqlite import TransactionType
 
-from project.database.sqlite import (
+from bandstand.database.sqlite import (
     BUSY_TIMEOUT_SECONDS,
     QUERY_THREADS,
     TunedConnection,

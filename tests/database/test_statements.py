@@ -13,11 +13,11 @@ import anyio
 import asyncpg
 import pytest
 
-from project.database import statements
-from project.database.postgres import PoolerSafePostgresEngine
-from project.database.statements import PREFIX, DescribedStatementsConnection
-from project.database.url import PostgresDatabase
-from tests.conftest import ADMIN_URL
+from bandstand.database import statements
+from bandstand.database.postgres import PoolerSafePostgresEngine
+from bandstand.database.statements import PREFIX, DescribedStatementsConnection
+from bandstand.database.url import PostgresDatabase
+from bandstand.testing.database import ADMIN_URL
 from tests.database.conftest import parse
 
 pytestmark = pytest.mark.engine_independent

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 import anyio
 import pytest
 
-from project.database.threads import QueryThreads
+from bandstand.database.threads import QueryThreads
 
 pytestmark = pytest.mark.engine_independent
 

@@ -9,10 +9,10 @@ import anyio
 import pytest
 import trustme
 
-from project.database.engine import create_engine
-from project.database.errors import describe_connection_error
-from project.database.url import DatabaseURLError
-from project.settings import load_settings
+from bandstand.database.engine import create_engine
+from bandstand.database.errors import describe_connection_error
+from bandstand.database.url import DatabaseURLError
+from bandstand.settings import load_settings
 from tests.support.postgres_servers import PostgresServer
 
 pytestmark = pytest.mark.engine_independent

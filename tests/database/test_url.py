@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import trustme
 
-from project.database.ssl import ssl_for
-from project.database.url import (
+from bandstand.database.ssl import ssl_for
+from bandstand.database.url import (
     DEFAULT_CONNECT_TIMEOUT,
     DatabaseURLError,
     PostgresDatabase,

@@ -32,7 +32,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from project.commands.serve import DEFAULT_PORT
+from bandstand.commands.serve import DEFAULT_PORT
 from tests.support import PROJECT_ROOT
 from tests.support.mandatory import skip_unless_ci
 from tests.support.postgres_servers import free_port
@@ -552,7 +552,7 @@ def test_the_final_stage_holds_only_the_venv_and_the_code(image: Image) -> None:
     for kept_out in (".git", ".venv", ".env", "data", "tests", "bench", "test-artifacts"):
         assert not (app / kept_out).exists(), kept_out
     # Compiled in the build stage, because the app user can't write next to the sources.
-    assert list((app / "project" / "__pycache__").glob("settings.*.pyc"))
+    assert list((app / "bandstand" / "__pycache__").glob("settings.*.pyc"))
 
 
 def test_it_runs_as_an_unprivileged_user_on_read_only_code(image: Image) -> None:

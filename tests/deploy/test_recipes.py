@@ -17,10 +17,10 @@ import msgspec
 import pytest
 import yaml  # type: ignore[import-untyped]  # PyYAML ships no types; no stubs in the lock
 
-from project.commands import COMMANDS
-from project.commands.serve import DEFAULT_PORT, GRACEFUL_SHUTDOWN_SECONDS
-from project.database.url import parse_database_url
-from project.settings import Settings, load_settings
+from bandstand.commands import site_commands
+from bandstand.commands.serve import DEFAULT_PORT, GRACEFUL_SHUTDOWN_SECONDS
+from bandstand.database.url import parse_database_url
+from bandstand.settings import Settings, load_settings
 from tests.support import PROJECT_ROOT
 
 pytestmark = pytest.mark.engine_independent
@@ -30,7 +30,7 @@ RELEASE = "piccolo project release"
 PROBES = {"/healthz", "/readyz"}
 GUIDES = PROJECT_ROOT / "docs" / "deploy"
 
-# What the app reads besides its settings: the server's own variables (project/commands/serve.py)
+# What the app reads besides its settings: the server's own variables (bandstand/commands/serve.py)
 # and the interpreter's.
 SETTINGS = {field.encode_name for field in msgspec.structs.fields(Settings)}
 SERVER_VARIABLES = {"PORT", "WEB_CONCURRENCY", "FORWARDED_ALLOW_IPS"}
@@ -198,7 +198,7 @@ recipes = pytest.mark.parametrize("load", RECIPES, ids=lambda load: load.__name_
 
 def test_the_procfile_runs_the_project_commands() -> None:
     assert procfile() == {"release": RELEASE, "web": START}
-    registered = {command.__name__ for command in COMMANDS}
+    registered = {command.__name__ for command in site_commands(())}
     assert {START.split()[-1], RELEASE.split()[-1]} <= registered
     assert dockerfile_cmd() == START
 

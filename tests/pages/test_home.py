@@ -3,7 +3,7 @@ import re
 import httpx
 import pytest
 
-from tests.support.accounts import People, log_in
+from bandstand.testing.accounts import People, log_in
 
 
 async def test_home_page_renders_the_layout(client: httpx.AsyncClient) -> None:

@@ -10,10 +10,10 @@ import anyio
 import msgspec
 import pytest
 
-from project.settings import get_settings
-from project.storage.backends import create_storage
-from project.storage.base import Storage
-from project.storage.tables import MediaFile
+from bandstand.settings import get_settings
+from bandstand.storage.backends import create_storage
+from bandstand.storage.base import Storage
+from bandstand.storage.tables import MediaFile
 from tests.support.s3_server import all_keys, raw_s3, set_auth_enforced
 
 if TYPE_CHECKING:

@@ -24,15 +24,15 @@ from botocore.exceptions import (  # type: ignore[import-untyped]
 )
 from PIL import Image
 
-import project.storage.s3
-from project.settings import get_settings
-from project.storage.base import KEY, FileMissing, InvalidKey, Storage, StoredFile, new_key
-from project.storage.filesystem import FileSystemStorage
-from project.storage.routes import CACHE_CONTROL
-from project.storage.s3 import S3Storage
+import bandstand.storage.s3
+from bandstand.settings import get_settings
+from bandstand.storage.base import KEY, FileMissing, InvalidKey, Storage, StoredFile, new_key
+from bandstand.storage.filesystem import FileSystemStorage
+from bandstand.storage.routes import CACHE_CONTROL
+from bandstand.storage.s3 import S3Storage
+from bandstand.testing.accounts import PASSWORD, People, log_in
+from bandstand.testing.apps import build_app, client_for
 from tests.storage.conftest import Backend
-from tests.support.accounts import PASSWORD, People, log_in
-from tests.support.apps import build_app, client_for
 from tests.support.s3_server import raw_s3
 
 HEX = uuid.UUID(int=0xA1).hex
@@ -463,14 +463,14 @@ async def test_s3_opens_one_client_for_concurrent_first_use_and_reopens_after_cl
     s3_server: dict[str, str], empty_bucket: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     prepared: list[object] = []
-    prepare = project.storage.s3.prepared_session
+    prepare = bandstand.storage.s3.prepared_session
 
     def counting(*args: bool) -> Any:
         session = prepare(*args)
         prepared.append(session)
         return session
 
-    monkeypatch.setattr(project.storage.s3, "prepared_session", counting)
+    monkeypatch.setattr(bandstand.storage.s3, "prepared_session", counting)
     storage = S3Storage.from_settings(_settings(s3_server))
     key = new_key("photos", "png")
     seen: list[StoredFile | None] = []

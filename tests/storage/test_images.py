@@ -9,7 +9,7 @@ import zlib
 import pytest
 from PIL import Image
 
-from project.storage.images import MAX_PIXELS, MAX_SIDE, CleanImage, UploadRejected, clean_image
+from bandstand.storage.images import MAX_PIXELS, MAX_SIDE, CleanImage, UploadRejected, clean_image
 
 pytestmark = pytest.mark.engine_independent
 

@@ -11,7 +11,7 @@ import os
 
 import pytest
 
-from tests.conftest import TEST_DATABASE
+from bandstand.testing.database import TEST_DATABASE
 from tests.stress.figures import Figures
 
 if os.environ.get("BANDSTAND_STRESS") != "1":

@@ -15,6 +15,7 @@ from piccolo.columns import Column, Secret, Text, Varchar
 from piccolo.table import Table
 from piccolo_api.session_auth.tables import SessionsBase
 
+from bandstand.features import with_framework
 from project.features import FEATURES
 from tests.stress.markup import injected, leaks, shown
 
@@ -23,7 +24,11 @@ HTML = {"accept": "text/html"}
 
 def project_tables() -> list[type[Table]]:
     """Users, sessions and every feature's tables, parents before children."""
-    return [BaseUser, SessionsBase, *(table for feature in FEATURES for table in feature.tables)]
+    return [
+        BaseUser,
+        SessionsBase,
+        *(table for feature in with_framework(FEATURES) for table in feature.tables),
+    ]
 
 
 def text_columns(table: type[Table]) -> list[Column]:

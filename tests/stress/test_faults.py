@@ -34,9 +34,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from project.database.postgres import POOL_ACQUIRE_TIMEOUT_SECONDS
-from project.errors import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS
-from tests.conftest import run_piccolo
+from bandstand.database.postgres import POOL_ACQUIRE_TIMEOUT_SECONDS
+from bandstand.errors import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS
+from bandstand.testing.database import run_piccolo
 from tests.stress.figures import Figures
 from tests.stress.traffic import (
     PASSWORD,

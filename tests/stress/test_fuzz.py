@@ -15,8 +15,10 @@ import anyio
 import pytest
 from schemathesis.python import asgi
 
-from project.app import create_app
-from project.settings import get_settings
+from bandstand.app import create_app
+from bandstand.features import with_framework
+from bandstand.settings import get_settings
+from project.features import FEATURES
 from tests.stress.figures import Figures
 from tests.stress.fuzzing import (
     HOST,
@@ -42,17 +44,16 @@ async def _load_data() -> None:
     from piccolo.table import Table
     from piccolo_api.session_auth.tables import SessionsBase
 
-    from project.accounts.users import create_user
-    from project.features import FEATURES
+    from bandstand.accounts.users import create_user
 
     tables: list[type[Table]] = [
         BaseUser,
         SessionsBase,
-        *(table for feature in FEATURES for table in feature.tables),
+        *(table for feature in with_framework(FEATURES) for table in feature.tables),
     ]
     for table in reversed(tables):
         await table.delete(force=True)
-    for feature in FEATURES:
+    for feature in with_framework(FEATURES):
         if feature.load_demo:
             await feature.load_demo()
     await create_user("fuzzer", "fuzzer@example.com", PASSWORD, admin=True)
@@ -82,7 +83,7 @@ def _staff_headers(app: CountingApp) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def app() -> Iterator[CountingApp]:
     anyio.run(_load_data)
-    counting = CountingApp(create_app(get_settings()))
+    counting = CountingApp(create_app(FEATURES, get_settings()))
     try:
         yield counting
     finally:

@@ -20,11 +20,10 @@ import pytest
 from litestar import Litestar
 from litestar.routes import HTTPRoute
 
-from project.accounts.users import create_user
-from project.catalog.tables import Category, Product
-from project.chat.tables import Conversation
-from project.features import FEATURES
-from project.headers import (
+from bandstand.accounts.users import create_user
+from bandstand.app import FRAMEWORK_STATIC
+from bandstand.features import with_framework
+from bandstand.headers import (
     CONTENT_SECURITY_POLICY,
     DOCS_CONTENT_SECURITY_POLICY,
     DOCS_PATH,
@@ -32,12 +31,15 @@ from project.headers import (
     SECURITY_HEADERS,
     STRICT_TRANSPORT_SECURITY,
 )
-from project.settings import BASE_DIR
-from project.storage.routes import MEDIA_PREFIX
+from bandstand.storage.routes import MEDIA_PREFIX
+from bandstand.testing.accounts import PASSWORD, csrf_token, log_in
+from bandstand.testing.apps import build_app
+from project.catalog.tables import Category, Product
+from project.chat.tables import Conversation
+from project.features import FEATURES
 from project.webinars.tables import Registrant
 from tests.stress.figures import Figures
-from tests.support.accounts import PASSWORD, csrf_token, log_in
-from tests.support.apps import build_app
+from tests.support import PROJECT_ROOT
 
 pytestmark = pytest.mark.engine_independent
 
@@ -45,9 +47,12 @@ PART = "Security headers and cookies (production)"
 BASE_URL = "https://localhost"
 BROWSER = {"accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
 STATIC_FILES = sorted(
-    path.relative_to(BASE_DIR / "static").as_posix()
-    for path in (BASE_DIR / "static").rglob("*")
-    if path.is_file()
+    {
+        path.relative_to(folder).as_posix()
+        for folder in (PROJECT_ROOT / "static", FRAMEWORK_STATIC)
+        for path in folder.rglob("*")
+        if path.is_file()
+    }
 )
 ROUTE_PARAMETER = re.compile(r"\{(\w+)(?::\w+)?\}")
 # The media route sends its own, stricter policy: a file is no page.
@@ -138,7 +143,7 @@ def get_routes(app: Litestar) -> list[str]:
 
 async def _load_rows() -> dict[str, list[str]]:
     """The demo data, and the values for every path parameter a GET route has."""
-    for feature in FEATURES:
+    for feature in with_framework(FEATURES):
         if feature.load_demo:
             await feature.load_demo()
     staff = await create_user("boss", "boss@example.com", PASSWORD, admin=True, superuser=True)

@@ -17,11 +17,12 @@ import msgspec
 import pytest
 from piccolo_api.session_auth.tables import SessionsBase
 
-from project.accounts.tables import LoginThrottle
+from bandstand.accounts.tables import LoginThrottle
+from bandstand.testing.accounts import CSRF_FIELD, People, log_in_for_api
 from project.catalog.tables import Category
 from tests.stress.figures import Figures
 from tests.stress.hostile import Counter, fingerprint
-from tests.support.accounts import CSRF_FIELD, SITE_PASSWORD, People, log_in_for_api
+from tests.support.accounts import SITE_PASSWORD
 
 pytestmark = pytest.mark.engine_independent
 

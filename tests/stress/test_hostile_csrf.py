@@ -15,19 +15,20 @@ from litestar import Litestar
 from litestar.routes import HTTPRoute
 from piccolo.apps.user.tables import BaseUser
 
-from project.accounts.guards import requires_staff
-from project.accounts.sessions import start_session
-from project.admin import LazyAdmin
+from bandstand.accounts.guards import requires_staff
+from bandstand.accounts.sessions import start_session
+from bandstand.admin import LazyAdmin
+from bandstand.features import with_framework
+from bandstand.settings import get_settings
+from bandstand.storage.backends import create_storage
+from bandstand.testing.accounts import PASSWORD, People, csrf_token, log_in
 from project.catalog.tables import Category, Product
 from project.chat.tables import Conversation
 from project.features import FEATURES
-from project.settings import get_settings
-from project.storage.backends import create_storage
 from project.webinars.tables import Registrant
 from tests.stress.figures import Figures
 from tests.stress.hostile import Counter, fingerprint
 from tests.stress.payloads import png
-from tests.support.accounts import PASSWORD, People, csrf_token, log_in
 
 PART = "hostile input: CSRF and access"
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
@@ -62,7 +63,7 @@ def admin_table_names() -> set[str]:
     storage = create_storage(settings)
     return {
         config.table_class._meta.tablename
-        for feature in FEATURES
+        for feature in with_framework(FEATURES)
         for config in feature.admin_tables(storage, settings)
     }
 

@@ -16,12 +16,12 @@ import httpx
 from piccolo.apps.user.tables import BaseUser
 from piccolo_api.session_auth.tables import SessionsBase
 
-from project.accounts.sessions import end_session, start_session
-from project.settings import get_settings
+from bandstand.accounts.sessions import end_session, start_session
+from bandstand.settings import get_settings
+from bandstand.testing.accounts import PASSWORD, People, csrf_token, log_in
 from tests.stress.figures import Figures
 from tests.stress.hostile import HTML, Counter
 from tests.stress.payloads import REDIRECTS
-from tests.support.accounts import PASSWORD, People, csrf_token, log_in
 
 PART = "hostile input: sessions, redirects, guessing"
 JSON = {"accept": "application/json"}

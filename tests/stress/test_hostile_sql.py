@@ -15,15 +15,15 @@ from urllib.parse import quote
 import httpx
 from piccolo_api.session_auth.tables import SessionsBase
 
-from project.accounts.tables import LoginThrottle
+from bandstand.accounts.tables import LoginThrottle
+from bandstand.testing.accounts import People, csrf_token, log_in
+from bandstand.testing.database import TEST_DATABASE
 from project.catalog import demo
 from project.catalog.tables import Category, Product
 from project.webinars.tables import Registrant
-from tests.conftest import TEST_DATABASE
 from tests.stress.figures import Figures
 from tests.stress.hostile import HTML, Counter, fingerprint, row_counts
 from tests.stress.payloads import SQL
-from tests.support.accounts import People, csrf_token, log_in
 
 PART = "hostile input: SQL-ish"
 # Literal wildcards, quotes and backslashes in stored text, for the searches to find.

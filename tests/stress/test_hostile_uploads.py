@@ -14,8 +14,9 @@ import anyio
 import httpx
 import pytest
 
-from project.settings import BASE_DIR, get_settings
-from project.storage.base import KEY
+from bandstand.settings import get_settings
+from bandstand.storage.base import KEY
+from bandstand.testing.accounts import People, csrf_token, log_in
 from project.webinars.tables import Registrant
 from tests.stress.figures import Figures
 from tests.stress.hostile import Counter
@@ -29,7 +30,6 @@ from tests.stress.payloads import (
     png,
     valid_png_with,
 )
-from tests.support.accounts import People, csrf_token, log_in
 
 pytestmark = pytest.mark.engine_independent
 
@@ -48,7 +48,7 @@ def files_under(root: Path) -> set[str]:
 
 
 async def media_files() -> set[str]:
-    root = BASE_DIR / get_settings().media_root
+    root = get_settings().path(get_settings().media_root)
     return await anyio.to_thread.run_sync(files_under, root)
 
 

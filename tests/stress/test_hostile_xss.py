@@ -21,7 +21,10 @@ from piccolo.apps.user.tables import BaseUser
 from piccolo.columns import Column, Varchar
 from piccolo.table import Table
 
-from project.accounts.schemas import LoginForm, SignupForm
+from bandstand.accounts.schemas import LoginForm, SignupForm
+from bandstand.features import with_framework
+from bandstand.testing.accounts import People, csrf_token, log_in_for_api
+from bandstand.testing.apps import build_app, client_for
 from project.catalog.schemas import ProductIn
 from project.catalog.tables import Category, Product
 from project.chat.schemas import MessageIn, NewConversation, RenameForm
@@ -33,8 +36,6 @@ from tests.stress.figures import Figures
 from tests.stress.hostile import HTML, Audit, Counter, column_name, text_columns
 from tests.stress.markup import injected, leaks, shown
 from tests.stress.payloads import TEMPLATE_MARKERS, XSS, email_for
-from tests.support.accounts import People, csrf_token, log_in_for_api
-from tests.support.apps import build_app, client_for
 from tests.support.sse import parse_sse
 
 PART = "hostile input: XSS"
@@ -281,7 +282,7 @@ async def one_row_each(owner: int) -> dict[type[Table], int]:
     """A row in every feature table (its defaults, foreign keys to the rows made before it),
     so that every text column has somewhere to hold a payload."""
     ids: dict[type[Table], int] = {BaseUser: owner}
-    for table in (table for feature in FEATURES for table in feature.tables):
+    for table in (table for feature in with_framework(FEATURES) for table in feature.tables):
         parents: dict[Column, Any] = {
             key: ids[key._foreign_key_meta.resolved_references]
             for key in table._meta.foreign_key_columns

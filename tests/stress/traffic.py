@@ -30,7 +30,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from project.database.url import PostgresDatabase, SQLiteDatabase, parse_database_url
+from bandstand.database.url import PostgresDatabase, SQLiteDatabase, parse_database_url
 from tests.commands.running import stop, wait_until_healthy
 from tests.support import PROJECT_ROOT
 from tests.support.cli import PICCOLO
@@ -43,7 +43,7 @@ TRACEBACK_SIGNS = ("Traceback", 'File "', "asyncpg", "sqlite3", "/site-packages/
 
 CREATE_USERS = """
 import asyncio, sys
-from project.accounts.users import create_user
+from bandstand.accounts.users import create_user
 
 async def main(prefix, count, password):
     for number in range(count):

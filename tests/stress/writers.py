@@ -21,7 +21,7 @@ import time
 
 from piccolo.engine.finder import engine_finder
 
-from project.database.sqlite import TunedSQLiteEngine
+from bandstand.database.sqlite import TunedSQLiteEngine
 from project.webinars import queries
 from project.webinars.schemas import RegistrationIn
 from project.webinars.tables import Registrant

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from piccolo.engine.finder import engine_finder
 from piccolo.engine.postgres import PostgresEngine
 
-from project.database.sqlite import TunedSQLiteEngine
+from bandstand.database.sqlite import TunedSQLiteEngine
 
 
 @contextlib.asynccontextmanager

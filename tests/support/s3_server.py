@@ -20,7 +20,7 @@ import anyio
 import httpx
 import pytest
 
-from project.storage.s3 import prepared_session
+from bandstand.storage.s3 import prepared_session
 from tests.support.postgres_servers import free_port
 
 if TYPE_CHECKING:

@@ -3,8 +3,8 @@
 import httpx
 import pytest
 
+from bandstand.testing.accounts import People, csrf_token, log_in_for_api
 from project.webinars.tables import Registrant
-from tests.support.accounts import People, csrf_token, log_in_for_api
 from tests.webinars.conftest import in_days
 
 

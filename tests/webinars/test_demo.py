@@ -1,7 +1,7 @@
 """The webinar demo: loaded once, with photos in the configured storage, and cleared with them."""
 
-from project.settings import get_settings
-from project.storage.backends import create_storage
+from bandstand.settings import get_settings
+from bandstand.storage.backends import create_storage
 from project.webinars import demo
 from project.webinars.tables import Registrant
 

@@ -4,8 +4,8 @@ message on the form and in the API alike, never a 500; a search with it finds no
 import httpx
 import pytest
 
+from bandstand.testing.accounts import People, csrf_token, log_in
 from project.webinars.tables import Registrant
-from tests.support.accounts import People, csrf_token, log_in
 from tests.webinars.conftest import in_days
 
 

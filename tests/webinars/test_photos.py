@@ -8,12 +8,12 @@ import httpx
 import msgspec
 import pytest
 
-from project.settings import get_settings
-from project.storage.backends import create_storage
-from project.storage.base import Storage
+from bandstand.settings import get_settings
+from bandstand.storage.backends import create_storage
+from bandstand.storage.base import Storage
+from bandstand.testing.accounts import People, csrf_token, log_in
+from bandstand.testing.apps import build_app, client_for
 from project.webinars.tables import Registrant
-from tests.support.accounts import People, csrf_token, log_in
-from tests.support.apps import build_app, client_for
 from tests.webinars.conftest import image_bytes
 
 BACKENDS = ["filesystem", "database", "s3"]

@@ -6,9 +6,9 @@ import re
 import httpx
 import pytest
 
+from bandstand.testing.accounts import People, log_in
 from project.webinars import routes
 from project.webinars.tables import Registrant
-from tests.support.accounts import People, log_in
 
 NAMES = re.compile(r'<a href="/webinars/registrants/\d+">([^<]+)</a>')
 

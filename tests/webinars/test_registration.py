@@ -3,8 +3,8 @@
 import httpx
 import pytest
 
+from bandstand.testing.accounts import csrf_token
 from project.webinars.tables import Registrant
-from tests.support.accounts import csrf_token
 from tests.webinars.conftest import in_days
 
 

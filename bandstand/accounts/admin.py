@@ -1,0 +1,38 @@
+from piccolo.apps.user.tables import BaseUser
+from piccolo_admin.endpoints import TableConfig
+
+from bandstand.accounts.tables import Group, LoginThrottle, Membership
+
+ADMIN = [
+    TableConfig(
+        BaseUser,
+        visible_columns=[
+            BaseUser._meta.primary_key,
+            BaseUser.username,
+            BaseUser.email,
+            BaseUser.active,
+            BaseUser.admin,
+            BaseUser.superuser,
+            BaseUser.last_login,
+        ],
+        visible_filters=[
+            BaseUser.username,
+            BaseUser.email,
+            BaseUser.active,
+            BaseUser.admin,
+            BaseUser.superuser,
+        ],
+        menu_group="Accounts",
+    ),
+    TableConfig(Group, visible_filters=[Group.name], menu_group="Accounts"),
+    TableConfig(
+        Membership,
+        visible_filters=[Membership.user, Membership.group],
+        menu_group="Accounts",
+    ),
+    TableConfig(
+        LoginThrottle,
+        visible_filters=[LoginThrottle.key],
+        menu_group="Accounts",
+    ),
+]

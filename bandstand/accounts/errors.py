@@ -1,0 +1,44 @@
+"""401 and 403 as a browser expects them: a login page and a readable refusal, not JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from litestar import Request, Response
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_401_UNAUTHORIZED, HTTP_403_FORBIDDEN
+from litestar.types import ExceptionHandlersMap
+
+from bandstand.errors import wants_html
+
+
+def not_authorized(request: Request[Any, Any, Any], error: NotAuthorizedException) -> Response[Any]:
+    if wants_html(request):
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return Redirect(f"/login?{urlencode({'next': target})}", status_code=303)
+    return Response(
+        {"status_code": HTTP_401_UNAUTHORIZED, "detail": error.detail},
+        status_code=HTTP_401_UNAUTHORIZED,
+    )
+
+
+def permission_denied(
+    request: Request[Any, Any, Any], error: PermissionDeniedException
+) -> Response[Any]:
+    if wants_html(request):
+        return Template(
+            "accounts/forbidden.html",
+            context={"detail": error.detail},
+            status_code=HTTP_403_FORBIDDEN,
+        )
+    return Response(
+        {"status_code": HTTP_403_FORBIDDEN, "detail": error.detail}, status_code=HTTP_403_FORBIDDEN
+    )
+
+
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    NotAuthorizedException: not_authorized,
+    PermissionDeniedException: permission_denied,
+}

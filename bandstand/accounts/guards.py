@@ -1,0 +1,48 @@
+"""Litestar guards: `requires_login`, `requires_staff`, `requires_group(name)`.
+
+Anonymous requests get 401 and authenticated ones without the right get 403; the exception
+handlers in `bandstand/accounts/errors.py` turn a browser's 401 into a redirect to the login page.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.types import Guard
+
+from bandstand.accounts.sessions import CurrentUser
+from bandstand.accounts.users import is_in_group
+
+
+def _user(connection: ASGIConnection[Any, Any, Any, Any]) -> CurrentUser:
+    user = connection.scope.get("user")
+    if not isinstance(user, CurrentUser):
+        raise NotAuthorizedException("Log in to see this page.")
+    return user
+
+
+async def requires_login(
+    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+) -> None:
+    _user(connection)
+
+
+async def requires_staff(
+    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+) -> None:
+    if not _user(connection).is_staff:
+        raise PermissionDeniedException("Staff only.")
+
+
+def requires_group(name: str) -> Guard:
+    """Members of the group `name` (and superusers) only."""
+
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        user = _user(connection)
+        if not user.superuser and not await is_in_group(user.id, name):
+            raise PermissionDeniedException(f"Members of the group {name!r} only.")
+
+    return guard

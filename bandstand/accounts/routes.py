@@ -1,0 +1,172 @@
+"""Log in, log out, the account page, password change and optional sign-up."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from litestar import Request, get, post
+from litestar.di import NamedDependency
+from litestar.enums import RequestEncodingType
+from litestar.exceptions import NotFoundException
+from litestar.params import Body, FromQuery
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_429_TOO_MANY_REQUESTS
+from piccolo.apps.user.tables import BaseUser
+
+from bandstand.accounts import throttle
+from bandstand.accounts.guards import requires_login
+from bandstand.accounts.redirects import safe_next
+from bandstand.accounts.schemas import LoginForm, PasswordChangeForm, SignupForm
+from bandstand.accounts.sessions import (
+    SESSION_COOKIE,
+    CurrentUser,
+    clear_session_cookie,
+    end_other_sessions,
+    end_session,
+    set_session_cookie,
+    start_session,
+)
+from bandstand.accounts.users import (
+    check_password,
+    create_user,
+    find_user_id,
+    group_names,
+    set_password,
+    verify_login,
+)
+from bandstand.database.errors import UNIQUE_VIOLATIONS
+from bandstand.settings import Settings
+
+Form = Body(media_type=RequestEncodingType.URL_ENCODED)
+UserRequest = Request[CurrentUser | None, str | None, Any]
+USERNAME = re.compile(r"[\w.@+-]{1,100}")
+
+
+def _logged_in(token: str, target: str, settings: Settings) -> Redirect:
+    response = Redirect(target, status_code=303)
+    set_session_cookie(response, token, settings)
+    return response
+
+
+@get("/login", include_in_schema=False)
+async def login_page(next: FromQuery[str | None] = None) -> Template:
+    return Template("accounts/login.html", context={"next": safe_next(next), "username": ""})
+
+
+@post("/login", include_in_schema=False)
+async def login(
+    request: UserRequest, data: Annotated[LoginForm, Form], settings: NamedDependency[Settings]
+) -> Template | Redirect:
+    username = data.username.strip()
+    client = throttle.client_key(request.client.host if request.client else "unknown")
+    account = throttle.account_key(username, await find_user_id(username))
+
+    def refuse(error: str, status_code: int) -> Template:
+        context = {"next": safe_next(data.next), "username": username, "error": error}
+        return Template("accounts/login.html", context=context, status_code=status_code)
+
+    if not await throttle.claim_attempt(client, account, settings):
+        return refuse(
+            f"Too many failed logins. Try again in {settings.login_throttle_minutes} minutes.",
+            HTTP_429_TOO_MANY_REQUESTS,
+        )
+    user_id = await verify_login(username, data.password)
+    if user_id is None:
+        return refuse("Invalid username or password.", HTTP_400_BAD_REQUEST)
+    await throttle.login_succeeded(client, account)
+    # A new token at every login: a session id planted before login is worthless after it.
+    token = await start_session(user_id, settings, replaces=request.cookies.get(SESSION_COOKIE))
+    return _logged_in(token, safe_next(data.next), settings)
+
+
+@post("/logout", include_in_schema=False)
+async def logout(request: UserRequest, settings: NamedDependency[Settings]) -> Redirect:
+    if token := request.cookies.get(SESSION_COOKIE):
+        await end_session(token)
+    response = Redirect("/", status_code=303)
+    clear_session_cookie(response, settings)
+    return response
+
+
+def _account_page(
+    user: CurrentUser,
+    groups: set[str],
+    *,
+    message: str = "",
+    error: str = "",
+    status_code: int = 200,
+) -> Template:
+    context = {"account": user, "groups": sorted(groups), "message": message, "error": error}
+    return Template("accounts/account.html", context=context, status_code=status_code)
+
+
+@get("/account", guards=[requires_login], include_in_schema=False)
+async def account(request: UserRequest, changed: FromQuery[bool] = False) -> Template:
+    assert request.user is not None
+    message = "Your password was changed; your other sessions have ended." if changed else ""
+    return _account_page(request.user, await group_names(request.user.id), message=message)
+
+
+@post("/account/password", guards=[requires_login], include_in_schema=False)
+async def change_password(
+    request: UserRequest, data: Annotated[PasswordChangeForm, Form]
+) -> Template | Redirect:
+    user = request.user
+    assert user is not None
+    assert request.auth is not None
+    error = ""
+    if data.new_password != data.confirm_password:
+        error = "The new passwords do not match."
+    elif not await check_password(user.id, data.current_password):
+        error = "Your current password is not right."
+    else:
+        try:
+            await set_password(user.id, data.new_password)
+        except ValueError as invalid:
+            error = str(invalid)
+    if error:
+        groups = await group_names(user.id)
+        return _account_page(user, groups, error=error, status_code=HTTP_400_BAD_REQUEST)
+    await end_other_sessions(user.id, keep=request.auth)
+    return Redirect("/account?changed=true", status_code=303)
+
+
+@get("/signup", include_in_schema=False)
+async def signup_page(settings: NamedDependency[Settings]) -> Template:
+    if not settings.signup_enabled:
+        raise NotFoundException()
+    return Template("accounts/signup.html", context={"form": SignupForm()})
+
+
+@post("/signup", include_in_schema=False)
+async def signup(
+    request: UserRequest, data: Annotated[SignupForm, Form], settings: NamedDependency[Settings]
+) -> Template | Redirect:
+    if not settings.signup_enabled:
+        raise NotFoundException()
+    username, email = data.username.strip(), data.email.strip().lower()
+    error = ""
+    if not USERNAME.fullmatch(username):
+        error = "Choose a username of letters, digits and . @ + - _ (at most 100)."
+    elif "@" not in email or len(email) > 255 or not email.isprintable():
+        error = "Enter a valid e-mail address."
+    elif data.password != data.confirm_password:
+        error = "The passwords do not match."
+    elif await BaseUser.exists().where((BaseUser.username == username) | (BaseUser.email == email)):
+        error = "That username or e-mail address is already registered."
+    else:
+        try:
+            user_id = await create_user(username, email, data.password)
+        except ValueError as invalid:  # the password's length
+            error = str(invalid)
+        except UNIQUE_VIOLATIONS:  # registered by a concurrent request since the check
+            error = "That username or e-mail address is already registered."
+    if error:
+        context = {"form": SignupForm(username=username, email=email), "error": error}
+        return Template("accounts/signup.html", context=context, status_code=HTTP_400_BAD_REQUEST)
+    token = await start_session(user_id, settings, replaces=request.cookies.get(SESSION_COOKIE))
+    return _logged_in(token, "/", settings)
+
+
+ROUTES = [login_page, login, logout, account, change_password, signup_page, signup]

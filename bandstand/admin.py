@@ -1,0 +1,172 @@
+"""Piccolo Admin, built once and mounted at /admin inside the Litestar app.
+
+Piccolo Admin is a FastAPI app with its own login (the site's session cookie works there too),
+its own CSRF protection and its own rate limit (in process memory; its login is also held to
+the site's throttle, in the database); Litestar's CSRF check is turned off for the mount. Built
+once per app, not per request: building it costs ~35 ms and restarts its login rate limiter.
+Built on its first request, not at start-up: importing Piccolo Admin and FastAPI and building
+the admin took half a second, a third of the time a new instance took to answer.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import cast
+
+import anyio.to_thread
+from litestar import asgi
+from litestar.enums import ScopeType
+from litestar.handlers import ASGIRouteHandler
+from litestar.response.base import ASGIResponse
+from litestar.response.redirect import ASGIRedirectResponse
+from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
+from piccolo_api.session_auth.tables import SessionsBase
+
+from bandstand.accounts.admin_login import is_admin_login, throttled_login
+from bandstand.accounts.users import User
+from bandstand.features import Feature
+from bandstand.hosts import AllowedHostNames
+from bandstand.settings import Settings
+from bandstand.storage.base import Storage
+
+MOUNT = "/admin"
+
+
+def build_admin(
+    settings: Settings, storage: Storage, features: Sequence[Feature], site_name: str
+) -> ASGIApp:
+    from piccolo_admin.endpoints import create_admin
+
+    admin = create_admin(
+        tables=[
+            config for feature in features for config in feature.admin_tables(storage, settings)
+        ],
+        auth_table=User,
+        session_table=SessionsBase,
+        session_expiry=timedelta(minutes=settings.session_idle_minutes),
+        max_session_expiry=timedelta(hours=settings.session_max_age_hours),
+        increase_expiry=timedelta(minutes=settings.session_idle_minutes / 2),
+        production=settings.is_production,
+        site_name=f"{site_name} admin",
+        allowed_hosts=AllowedHostNames(settings.allowed_hosts),
+        debug=settings.debug,
+    )
+    return cast(ASGIApp, admin)
+
+
+class LazyAdmin:
+    """The admin, built by the first request that needs it, on a worker thread so that the
+    event loop keeps serving meanwhile; requests that arrive during the build wait for it."""
+
+    def __init__(
+        self, settings: Settings, storage: Storage, features: Sequence[Feature], site_name: str
+    ) -> None:
+        self.settings, self.storage = settings, storage
+        self.features, self.site_name = features, site_name
+        self.app: ASGIApp | None = None
+        self._building = threading.Lock()
+
+    def _build(self) -> ASGIApp:
+        with self._building:
+            if self.app is None:
+                self.app = build_admin(self.settings, self.storage, self.features, self.site_name)
+            return self.app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        app = self.app
+        if app is None:
+            app = await anyio.to_thread.run_sync(self._build)
+        await app(scope, receive, send)
+
+
+def admin_mount(
+    settings: Settings, storage: Storage, features: Sequence[Feature], site_name: str
+) -> ASGIRouteHandler:
+    admin = LazyAdmin(settings, storage, features, site_name)
+
+    @asgi(MOUNT, is_mount=True, copy_scope=True, opt={"exclude_from_csrf": True})
+    async def admin_app(scope: Scope, receive: Receive, send: Send) -> None:
+        root_path = scope.get("root_path", "") + MOUNT
+        at_mount_root = scope["path"] in ("", "/") and not scope["raw_path"].endswith(b"/")
+        if scope["type"] == ScopeType.HTTP and at_mount_root:
+            # At /admin (no slash) the SPA's relative asset URLs would point at the site root.
+            await ASGIRedirectResponse(path=f"{root_path}/", status_code=307)(scope, receive, send)
+            return
+        # Starlette routes on path minus root_path; Litestar hands over the path below the
+        # mount and keeps any proxy prefix in root_path, so both need the mount added.
+        scope["root_path"] = root_path
+        scope["path"] = root_path + scope["path"]
+        if settings.is_production:
+            send = secure_cookies(send)
+        if scope["type"] == ScopeType.HTTP and _declared_size(scope) > settings.max_request_bytes:
+            await _too_large(scope, receive, send)
+            return
+        if is_admin_login(scope, root_path):
+            await throttled_login(admin, settings, scope, receive, send)
+            return
+        await call_capped(admin, scope, receive, send, settings.max_request_bytes)
+
+    return admin_app
+
+
+def _declared_size(scope: Scope) -> int:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return int(value) if value.isdigit() else 0
+    return 0
+
+
+async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
+    text = "Request body too large."
+    await ASGIResponse(body=text, status_code=413, media_type="text/plain")(scope, receive, send)
+
+
+async def call_capped(app: ASGIApp, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+    """The site's body limit, which Litestar applies to its own routes but not to a mount:
+    Piccolo Admin would read a body of any size, or spool an upload of any size to disk. Past
+    the limit the admin sees the client go away, and the client gets a 413."""
+    taken, exceeded, started = 0, False, False
+
+    async def receive_capped() -> ReceiveMessage:
+        nonlocal taken, exceeded
+        message = await receive()
+        if message["type"] == "http.request":
+            taken += len(message.get("body", b""))
+            if taken > limit:
+                exceeded = True
+                return {"type": "http.disconnect"}
+        return message
+
+    async def send_watched(message: Message) -> None:
+        nonlocal started
+        if exceeded and not started:
+            return  # the admin's answer to a client it thinks is gone: ours is the 413
+        started = started or message["type"] == "http.response.start"
+        await send(message)
+
+    try:
+        await app(scope, receive_capped, send_watched)
+    except Exception:
+        if not exceeded:
+            raise
+    if exceeded and not started:
+        await _too_large(scope, receive, send)
+
+
+def secure_cookies(send: Send) -> Send:
+    """Mark the admin's cookies `Secure`: piccolo_api sets its CSRF cookie without it, even in
+    production, so a plain-http request could carry it."""
+
+    async def send_secure(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message["headers"] = [
+                (name, value + b"; Secure")
+                if name.lower() == b"set-cookie" and b"secure" not in value.lower()
+                else (name, value)
+                for name, value in message.get("headers", ())
+            ]
+        await send(message)
+
+    return send_secure

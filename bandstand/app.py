@@ -1,0 +1,182 @@
+"""App assembly: `create_app(features)` puts the framework's features and the site's together
+into one Litestar app."""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
+
+from litestar import Litestar
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.middleware.session.client_side import CookieBackendConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.plugins.flash import FlashConfig, FlashPlugin
+from litestar.plugins.htmx import HTMXPlugin
+from litestar.static_files import create_static_files_router
+from piccolo.conf.apps import Finder
+from piccolo.engine.base import Engine
+from piccolo.engine.finder import engine_finder
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.table import Table
+from piccolo_api.session_auth.tables import SessionsBase
+
+from bandstand.accounts.errors import EXCEPTION_HANDLERS
+from bandstand.accounts.sessions import session_middleware
+from bandstand.accounts.users import User
+from bandstand.admin import admin_mount
+from bandstand.database.engine import bind_tables, engine_for
+from bandstand.database.sqlite import TunedSQLiteEngine
+from bandstand.edge import EdgeMiddleware
+from bandstand.errors import exception_handlers
+from bandstand.features import Feature, with_framework
+from bandstand.logs import litestar_logging_config
+from bandstand.requests import SiteRequest
+from bandstand.settings import Settings, get_settings
+from bandstand.storage.backends import create_storage, require_writable_storage
+from bandstand.storage.base import Storage
+from bandstand.templating import create_template_config
+
+# Python reads the system's MIME tables lazily, from disk, on the first guess: do it at import,
+# not inside the first request that serves a file.
+mimetypes.init()
+
+FRAMEWORK_STATIC = Path(__file__).resolve().parent / "static"
+SITE = "bandstand.site"  # the app state's key for what the site handed `create_app`
+
+
+def site_of(app: Litestar) -> tuple[tuple[Feature, ...], str]:
+    """The site's own features and name, as given to `create_app` (to build it again)."""
+    site: tuple[tuple[Feature, ...], str] = app.state[SITE]
+    return site
+
+
+def database_pool(engine: Engine) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:  # type: ignore[type-arg]
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        if isinstance(engine, TunedSQLiteEngine):
+            # Query threads keep their own connections; each transaction opens one.
+            try:
+                yield
+            finally:
+                engine.close_query_threads()
+            return
+        if not isinstance(engine, PostgresEngine):
+            yield
+            return
+        await engine.start_connection_pool()
+        try:
+            yield
+        finally:
+            await engine.close_connection_pool()
+
+    return lifespan
+
+
+def use_database(settings: Settings, features: Sequence[Feature]) -> Engine:  # type: ignore[type-arg]
+    """The engine for `settings.database_url`, with every table on it: piccolo_conf.py's engine
+    when it was made from the same settings, else a new one the tables are moved to."""
+    engine = engine_for(settings)
+    if engine is not engine_finder():
+        tables: set[type[Table]] = {*Finder().get_table_classes(), User, SessionsBase}
+        bind_tables(engine, tables | {table for feature in features for table in feature.tables})
+    return engine
+
+
+def closing_storage(storage: Storage) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await storage.aclose()
+
+    return lifespan
+
+
+def flash_sessions(settings: Settings) -> CookieBackendConfig:
+    """A small encrypted cookie that carries flash messages across a redirect. Logins live in
+    the database (bandstand/accounts/sessions.py); this holds nothing else."""
+    return CookieBackendConfig(
+        secret=hashlib.sha256(b"flash:" + settings.secret_key.encode()).digest(),
+        key="site_flash",
+        httponly=True,
+        secure=settings.is_production,
+        samesite="lax",
+        # Not /media/: its refusal page, like every page, shows the flash messages. The JSON API
+        # and its schema show none.
+        exclude=["^/admin", "^/static/", "^/healthz$", "^/readyz$", "^/api/", "^/schema"],
+    )
+
+
+def create_app(
+    features: Sequence[Feature], settings: Settings | None = None, *, name: str = "Bandstand"
+) -> Litestar:
+    """The site: the framework's features and `features`, on `settings` (by default read from
+    the environment and `.env`), named `name` in its pages, its admin and its API schema."""
+    settings = settings or get_settings()
+    site = (tuple(features), name)
+    features = with_framework(features)
+    engine = use_database(settings, features)
+    require_writable_storage(settings)
+    storage = create_storage(settings)
+    template_config = create_template_config(settings, features, name)
+    app = Litestar(
+        route_handlers=[
+            *(route for feature in features for route in feature.routes),
+            # The site's files first: a site overrides a framework file by giving its path.
+            create_static_files_router(
+                path="/static", directories=[settings.path("static"), FRAMEWORK_STATIC]
+            ),
+            admin_mount(settings, storage, features, name),
+        ],
+        dependencies={
+            "settings": Provide(lambda: settings, sync_to_thread=False),
+            "storage": Provide(lambda: storage, sync_to_thread=False),
+            "database": Provide(lambda: engine, sync_to_thread=False),
+        },
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            # Piccolo Admin owns the names "csrftoken" and "X-CSRFToken" (hard-coded in its
+            # JavaScript); sharing them makes whichever page was visited first break the other.
+            cookie_name="site_csrf",
+            header_name="x-site-csrf",
+            cookie_secure=settings.is_production,
+            cookie_samesite="lax",
+            # The pages carry the token (a form field, a meta tag for htmx): no script reads it.
+            cookie_httponly=True,
+            # JSON, probe and file GETs opt out with `exclude_from_csrf=True`: they render no
+            # form, so they hand out no token cookie. Their writes are still checked.
+        ),
+        exception_handlers={**exception_handlers(debug=settings.debug), **EXCEPTION_HANDLERS},
+        lifespan=[database_pool(engine), closing_storage(storage)],
+        template_config=template_config,
+        request_class=SiteRequest,
+        plugins=[HTMXPlugin(), FlashPlugin(FlashConfig(template_config=template_config))],
+        # One renderer, Swagger UI, under the CSP made for it (bandstand/headers.py).
+        openapi_config=OpenAPIConfig(
+            title=name, version="0.1.0", render_plugins=[SwaggerRenderPlugin()]
+        ),
+        middleware=[
+            flash_sessions(settings).middleware,
+            session_middleware(settings),
+        ],
+        logging_config=litestar_logging_config(settings),
+        request_max_body_size=settings.max_request_bytes,
+        debug=settings.debug,
+        state=State({SITE: site}),
+    )
+    # Around the whole app, not in `middleware`: a path no route matches is answered (404)
+    # before Litestar's middleware runs, and that answer needs the checks and headers too.
+    app.asgi_handler = EdgeMiddleware(
+        app.asgi_handler,
+        hosts=settings.allowed_hosts,
+        hsts=settings.is_production,
+        access_log=settings.log_format == "json",
+    )
+    return app

@@ -1,0 +1,31 @@
+"""The site's management commands, run as `piccolo project <command>`: one module each.
+
+`demo`, `setup` and `startapp` work on the site's features, so they are made for them.
+"""
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from bandstand.commands.backup import backup, restore
+from bandstand.commands.check import check
+from bandstand.commands.demo import demo_command
+from bandstand.commands.release import release
+from bandstand.commands.serve import serve
+from bandstand.commands.setup import setup_command
+from bandstand.commands.startapp import startapp_command
+from bandstand.commands.superuser import superuser
+from bandstand.features import Feature
+
+
+def site_commands(features: Sequence[Feature]) -> list[Callable[..., Any]]:
+    return [
+        demo_command(features),
+        superuser,
+        setup_command(features),
+        release,
+        serve,
+        startapp_command(features),
+        backup,
+        restore,
+        check,
+    ]

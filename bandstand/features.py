@@ -1,0 +1,79 @@
+"""What a feature is (a Django-like app: routes, tables, an admin, demo data), and the
+framework's own features, which every site has.
+
+A site lists its features in `project/features.py` and hands them to `create_app` and to
+`site_app_config` (its Piccolo app); the framework's come first, added here.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from litestar.types import ControllerRouterHandler
+from piccolo.table import Table
+
+from bandstand.accounts import routes as accounts_routes
+from bandstand.accounts import tables as accounts_tables
+from bandstand.health import routes as health_routes
+from bandstand.storage import routes as storage_routes
+from bandstand.storage import tables as storage_tables
+
+if TYPE_CHECKING:
+    from piccolo_admin.endpoints import TableConfig
+
+    from bandstand.settings import Settings
+    from bandstand.storage.base import Storage
+
+
+@dataclass(frozen=True)
+class NavLink:
+    """A feature's entry in the navigation bar and on the home page."""
+
+    label: str
+    path: str
+    summary: str = ""
+    staff_only: bool = False
+
+
+@dataclass(frozen=True)
+class Feature:
+    name: str
+    nav: NavLink | None = None
+    routes: Sequence[ControllerRouterHandler] = ()
+    tables: Sequence[type[Table]] = ()
+    # The module with Piccolo Admin's view of the feature's tables: `ADMIN`, or, when it needs
+    # the app's storage (media columns), `admin_tables(storage, settings)`. A dotted path, imported
+    # when the admin is first used: Piccolo Admin and FastAPI were a third of the start-up time.
+    admin: str | None = None
+    # Loads the feature's demo data; must be idempotent.
+    load_demo: Callable[[], Awaitable[None]] | None = None
+    clear_demo: Callable[[], Awaitable[None]] | None = None
+
+    def admin_tables(self, storage: Storage, settings: Settings) -> Sequence[TableConfig]:
+        if self.admin is None:
+            return ()
+        module = importlib.import_module(self.admin)
+        if hasattr(module, "admin_tables"):
+            return module.admin_tables(storage, settings)  # type: ignore[no-any-return]
+        return module.ADMIN  # type: ignore[no-any-return]
+
+
+# Their tables are the `bandstand` Piccolo app's (bandstand/piccolo_app.py), migrated by it.
+FRAMEWORK_FEATURES: tuple[Feature, ...] = (
+    Feature("health", routes=health_routes.ROUTES),
+    Feature("storage", routes=storage_routes.ROUTES, tables=storage_tables.TABLES),
+    Feature(
+        "accounts",
+        routes=accounts_routes.ROUTES,
+        tables=accounts_tables.TABLES,
+        admin="bandstand.accounts.admin",
+    ),
+)
+
+
+def with_framework(features: Sequence[Feature]) -> tuple[Feature, ...]:
+    """The framework's features, then the site's: what a site built from `features` serves."""
+    return (*FRAMEWORK_FEATURES, *features)

@@ -1,0 +1,198 @@
+"""The one typed settings object, read from the environment and an optional `.env` file.
+
+Every variable is documented in `.env.example` and in the README. A malformed value stops
+start-up with a `SettingsError` whose text is one line naming the variable and what is accepted.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import msgspec
+from dotenv import dotenv_values
+
+Environment = Literal["development", "production", "test"]
+StorageBackend = Literal["filesystem", "database", "s3"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+LogFormat = Literal["text", "json"]
+
+DEFAULT_DATABASE_URL = "sqlite:///data/bandstand.sqlite3"
+# Anyone can read this key in the source: it is refused in production.
+DEVELOPMENT_SECRET_KEY = "insecure-development-key-do-not-use-in-production"  # noqa: S105
+MIN_PRODUCTION_SECRET_KEY_LENGTH = 32
+
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off", ""})
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot be used; the message is one line for the operator."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
+    # The project's folder: where `.env`, `templates/`, `static/` and relative paths
+    # (`sqlite:///data/…`, MEDIA_ROOT) are found. By default the current directory, where
+    # `piccolo` and `uvicorn main:app` run.
+    project_root: str = "."
+    database_url: str = DEFAULT_DATABASE_URL
+    database_pool_min: Annotated[int, msgspec.Meta(ge=0)] = 0
+    database_pool_max: Annotated[int, msgspec.Meta(ge=1)] = 10
+    secret_key: str = DEVELOPMENT_SECRET_KEY
+    environment: Environment = "development"
+    debug: bool = False
+    allowed_hosts: tuple[str, ...] = ("localhost", "127.0.0.1", "[::1]")
+    log_level: LogLevel = "INFO"
+    # json: one object per line on stdout, for a platform's log collector. `load_settings`
+    # makes json the default when ENVIRONMENT=production.
+    log_format: LogFormat = "text"
+    signup_enabled: bool = False
+    session_idle_minutes: Annotated[int, msgspec.Meta(ge=1)] = 120
+    session_max_age_hours: Annotated[int, msgspec.Meta(ge=1)] = 24 * 7
+    login_failures_per_account: Annotated[int, msgspec.Meta(ge=1)] = 5
+    login_failures_per_client: Annotated[int, msgspec.Meta(ge=1)] = 20
+    login_throttle_minutes: Annotated[int, msgspec.Meta(ge=1)] = 15
+    # The chat's LLM: any OpenAI-compatible chat-completions API. Without a key, a built-in
+    # offline provider answers, so the demo works with no network.
+    llm_base_url: str = "https://openrouter.ai/api/v1"
+    llm_api_key: str = ""
+    llm_model: str = "openrouter/auto"
+    llm_connect_timeout_seconds: Annotated[float, msgspec.Meta(gt=0)] = 10.0
+    llm_read_timeout_seconds: Annotated[float, msgspec.Meta(gt=0)] = 60.0
+    llm_offline_token_delay_ms: Annotated[int, msgspec.Meta(ge=0)] = 40
+    # Where uploaded files live: a folder (MEDIA_ROOT), the database (for a PaaS whose disk is
+    # read-only or wiped on deploy) or an S3-compatible bucket.
+    storage_backend: StorageBackend = "filesystem"
+    media_root: str = "data/media"
+    upload_max_bytes: Annotated[int, msgspec.Meta(ge=1)] = 5 * 1024 * 1024
+    s3_endpoint_url: str = ""
+    s3_bucket: str = ""
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str = ""
+    s3_secret_access_key: str = ""
+    # For `piccolo project superuser`, the non-interactive way of PaaS release steps.
+    superuser_username: str = ""
+    superuser_email: str = ""
+    superuser_password: str = ""
+
+    @property
+    def root(self) -> Path:
+        return Path(self.project_root)
+
+    def path(self, setting: str) -> Path:
+        """A path a setting names, relative to the project's folder unless absolute."""
+        return self.root / setting
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def max_request_bytes(self) -> int:
+        """The largest request body read: room for the largest upload plus the rest of its
+        form."""
+        return max(10 * 1024 * 1024, self.upload_max_bytes + 1024 * 1024)
+
+
+_FIELDS = {field.encode_name: field for field in msgspec.structs.fields(Settings)}
+
+
+def _accepted(type_: Any) -> str:
+    """Describe, for an error message, what a field's type accepts."""
+    info = msgspec.inspect.type_info(type_)
+    if isinstance(info, msgspec.inspect.BoolType):
+        return "true or false (also 1/0, yes/no, on/off)"
+    if isinstance(info, msgspec.inspect.LiteralType):
+        return "one of " + ", ".join(str(value) for value in info.values)
+    if isinstance(info, msgspec.inspect.IntType):
+        return "a whole number" + (f" of at least {info.ge}" if info.ge is not None else "")
+    if isinstance(info, msgspec.inspect.FloatType):
+        return "a number" + (f" above {info.gt:g}" if info.gt is not None else "")
+    if isinstance(info, msgspec.inspect.VarTupleType):
+        return "a comma-separated list"
+    return "a string"
+
+
+def _coerce(name: str, raw: str) -> Any:
+    """Turn an environment string into what msgspec expects for the field."""
+    info = msgspec.inspect.type_info(_FIELDS[name].type)
+    if isinstance(info, msgspec.inspect.BoolType):
+        lowered = raw.strip().lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+    if isinstance(info, msgspec.inspect.VarTupleType):
+        return tuple(item.strip() for item in raw.split(",") if item.strip())
+    if isinstance(info, msgspec.inspect.LiteralType) and name == "LOG_LEVEL":
+        return raw.strip().upper()
+    if isinstance(info, msgspec.inspect.LiteralType) and name == "LOG_FORMAT":
+        return raw.strip().lower()
+    return raw.strip()
+
+
+def _check_consistency(settings: Settings) -> None:
+    if settings.database_pool_min > settings.database_pool_max:
+        raise SettingsError(
+            f"DATABASE_POOL_MIN={settings.database_pool_min} is not valid: expected at most "
+            f"DATABASE_POOL_MAX={settings.database_pool_max}"
+        )
+    if settings.storage_backend == "s3" and not settings.s3_bucket:
+        raise SettingsError("S3_BUCKET must be set when STORAGE_BACKEND=s3")
+    if not settings.is_production:
+        return
+    key = settings.secret_key
+    if key == DEVELOPMENT_SECRET_KEY or len(key) < MIN_PRODUCTION_SECRET_KEY_LENGTH:
+        raise SettingsError(
+            "SECRET_KEY must be set to a random string of at least "
+            f"{MIN_PRODUCTION_SECRET_KEY_LENGTH} characters when ENVIRONMENT=production "
+            "(for example: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+        )
+    if settings.debug:
+        raise SettingsError("DEBUG must be false when ENVIRONMENT=production")
+
+
+def env_file_of(environ: Mapping[str, str] | None = None) -> Path:
+    """The `.env` file read by default: the one in the project's folder."""
+    environ = os.environ if environ is None else environ
+    return Path(environ.get("PROJECT_ROOT") or ".") / ".env"
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, env_file: Path | Literal["default"] | None = "default"
+) -> Settings:
+    """Read settings: the process environment wins over the `.env` file (by default the
+    project folder's)."""
+    if env_file == "default":
+        env_file = env_file_of(environ)
+    values: dict[str, str | None] = {}
+    if env_file is not None and env_file.is_file():
+        values.update(dotenv_values(env_file))
+    values.update(os.environ if environ is None else environ)
+
+    data = {name: _coerce(name, raw) for name, raw in values.items() if name in _FIELDS and raw}
+    try:
+        settings = msgspec.convert(data, Settings, strict=False)
+    except msgspec.ValidationError as error:
+        path = re.search(r"\$\.(\w+)", str(error))
+        field = _FIELDS.get(path.group(1)) if path else None
+        if field is None:  # msgspec reports the failing path; this is a safety net
+            raise SettingsError(f"invalid setting: {error}") from None
+        name = field.encode_name
+        raise SettingsError(
+            f"{name}={values[name]!r} is not valid: expected {_accepted(field.type)}"
+        ) from None
+    if "LOG_FORMAT" not in data and settings.is_production:
+        settings = msgspec.structs.replace(settings, log_format="json")
+    _check_consistency(settings)
+    return settings
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return load_settings()

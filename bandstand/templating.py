@@ -1,0 +1,38 @@
+"""Jinja templates, compiled once at start-up: the site's (`templates/`), then the framework's
+(`bandstand/templates/`), so a site overrides any framework template by giving its name.
+
+Jinja's file loader stats and reads template files on the event loop, on the first render and
+(with auto-reload) on every render after it. Compiling everything up front and turning
+auto-reload off keeps file I/O out of request handlers; DEBUG turns reload back on for
+template editing in development.
+"""
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.template.config import TemplateConfig
+
+from bandstand.features import Feature
+from bandstand.settings import Settings
+
+FRAMEWORK_TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+def create_template_config(
+    settings: Settings, features: Sequence[Feature], site_name: str
+) -> TemplateConfig[JinjaTemplateEngine]:
+    environment = Environment(
+        loader=ChoiceLoader(
+            [FileSystemLoader(settings.path("templates")), FileSystemLoader(FRAMEWORK_TEMPLATES)]
+        ),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        auto_reload=settings.debug,
+        cache_size=-1,
+    )
+    for name in environment.list_templates(extensions=["html"]):
+        environment.get_template(name)
+    environment.globals["site_name"] = site_name
+    environment.globals["navigation"] = [feature.nav for feature in features if feature.nav]
+    return TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment))
