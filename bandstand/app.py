@@ -30,6 +30,7 @@ from bandstand.accounts.errors import EXCEPTION_HANDLERS
 from bandstand.accounts.sessions import session_middleware
 from bandstand.accounts.users import User
 from bandstand.admin import admin_mount
+from bandstand.csrf import csrf_middleware
 from bandstand.database.engine import bind_tables, engine_for
 from bandstand.database.sqlite import TunedSQLiteEngine
 from bandstand.edge import EdgeMiddleware
@@ -114,6 +115,22 @@ def flash_sessions(settings: Settings) -> CookieBackendConfig:
     )
 
 
+def site_csrf(settings: Settings) -> CSRFConfig:
+    return CSRFConfig(
+        secret=settings.secret_key,
+        # Piccolo Admin owns the names "csrftoken" and "X-CSRFToken" (hard-coded in its
+        # JavaScript); sharing them makes whichever page was visited first break the other.
+        cookie_name="site_csrf",
+        header_name="x-site-csrf",
+        cookie_secure=settings.is_production,
+        cookie_samesite="lax",
+        # The pages carry the token (a form field, a meta tag for htmx): no script reads it.
+        cookie_httponly=True,
+        # JSON, probe and file GETs opt out with `exclude_from_csrf=True`: they render no
+        # form, so they hand out no token cookie. Their writes are still checked.
+    )
+
+
 def create_app(
     features: Sequence[Feature], settings: Settings | None = None, *, name: str = "Bandstand"
 ) -> Litestar:
@@ -140,19 +157,6 @@ def create_app(
             "storage": Provide(lambda: storage, sync_to_thread=False),
             "database": Provide(lambda: engine, sync_to_thread=False),
         },
-        csrf_config=CSRFConfig(
-            secret=settings.secret_key,
-            # Piccolo Admin owns the names "csrftoken" and "X-CSRFToken" (hard-coded in its
-            # JavaScript); sharing them makes whichever page was visited first break the other.
-            cookie_name="site_csrf",
-            header_name="x-site-csrf",
-            cookie_secure=settings.is_production,
-            cookie_samesite="lax",
-            # The pages carry the token (a form field, a meta tag for htmx): no script reads it.
-            cookie_httponly=True,
-            # JSON, probe and file GETs opt out with `exclude_from_csrf=True`: they render no
-            # form, so they hand out no token cookie. Their writes are still checked.
-        ),
         exception_handlers={**exception_handlers(debug=settings.debug), **EXCEPTION_HANDLERS},
         lifespan=[database_pool(engine), closing_storage(storage)],
         template_config=template_config,
@@ -165,6 +169,8 @@ def create_app(
         middleware=[
             flash_sessions(settings).middleware,
             session_middleware(settings),
+            # Innermost, where Litestar puts its own: a refusal still passes the layers above.
+            csrf_middleware(site_csrf(settings)),
         ],
         logging_config=litestar_logging_config(settings),
         request_max_body_size=settings.max_request_bytes,
