@@ -19,13 +19,14 @@ import anyio.to_thread
 from litestar import asgi
 from litestar.enums import ScopeType
 from litestar.handlers import ASGIRouteHandler
-from litestar.response.base import ASGIResponse
 from litestar.response.redirect import ASGIRedirectResponse
-from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
+from litestar.types import ASGIApp, Receive, Scope, Send
 from piccolo_api.session_auth.tables import SessionsBase
 
 from bandstand.accounts.admin_login import is_admin_login, throttled_login
 from bandstand.accounts.users import User
+from bandstand.admin_requests import csrf_passes, csrf_refused, drop_malformed_session
+from bandstand.asgi import call_capped, declared_size, secure_cookies, too_large
 from bandstand.features import Feature
 from bandstand.hosts import AllowedHostNames
 from bandstand.settings import Settings
@@ -100,73 +101,17 @@ def admin_mount(
         scope["path"] = root_path + scope["path"]
         if settings.is_production:
             send = secure_cookies(send)
-        if scope["type"] == ScopeType.HTTP and _declared_size(scope) > settings.max_request_bytes:
-            await _too_large(scope, receive, send)
-            return
+        if scope["type"] == ScopeType.HTTP:
+            if declared_size(scope) > settings.max_request_bytes:
+                await too_large(scope, receive, send)
+                return
+            drop_malformed_session(scope)
+            if not csrf_passes(scope):
+                await csrf_refused(scope, receive, send)
+                return
         if is_admin_login(scope, root_path):
             await throttled_login(admin, settings, scope, receive, send)
             return
         await call_capped(admin, scope, receive, send, settings.max_request_bytes)
 
     return admin_app
-
-
-def _declared_size(scope: Scope) -> int:
-    for name, value in scope["headers"]:
-        if name == b"content-length":
-            return int(value) if value.isdigit() else 0
-    return 0
-
-
-async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
-    text = "Request body too large."
-    await ASGIResponse(body=text, status_code=413, media_type="text/plain")(scope, receive, send)
-
-
-async def call_capped(app: ASGIApp, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
-    """The site's body limit, which Litestar applies to its own routes but not to a mount:
-    Piccolo Admin would read a body of any size, or spool an upload of any size to disk. Past
-    the limit the admin sees the client go away, and the client gets a 413."""
-    taken, exceeded, started = 0, False, False
-
-    async def receive_capped() -> ReceiveMessage:
-        nonlocal taken, exceeded
-        message = await receive()
-        if message["type"] == "http.request":
-            taken += len(message.get("body", b""))
-            if taken > limit:
-                exceeded = True
-                return {"type": "http.disconnect"}
-        return message
-
-    async def send_watched(message: Message) -> None:
-        nonlocal started
-        if exceeded and not started:
-            return  # the admin's answer to a client it thinks is gone: ours is the 413
-        started = started or message["type"] == "http.response.start"
-        await send(message)
-
-    try:
-        await app(scope, receive_capped, send_watched)
-    except Exception:
-        if not exceeded:
-            raise
-    if exceeded and not started:
-        await _too_large(scope, receive, send)
-
-
-def secure_cookies(send: Send) -> Send:
-    """Mark the admin's cookies `Secure`: piccolo_api sets its CSRF cookie without it, even in
-    production, so a plain-http request could carry it."""
-
-    async def send_secure(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            message["headers"] = [
-                (name, value + b"; Secure")
-                if name.lower() == b"set-cookie" and b"secure" not in value.lower()
-                else (name, value)
-                for name, value in message.get("headers", ())
-            ]
-        await send(message)
-
-    return send_secure
