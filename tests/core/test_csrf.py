@@ -95,7 +95,8 @@ async def test_a_malformed_cookie_on_a_page_is_replaced_by_a_new_token(
     response = await client.get("/login")
 
     new = response.cookies.get("site_csrf")
-    assert new is not None and TOKEN_SHAPE.fullmatch(new)
+    assert new is not None
+    assert TOKEN_SHAPE.fullmatch(new)
     assert new in response.text  # the form carries the new token, not the malformed one
     assert "not-a-token" not in response.text
 
