@@ -15,7 +15,7 @@ MALFORMED = pytest.mark.parametrize(
     ["¿".encode(), b"\xbf", b"\xff\xfe", b"\x00", b"A" * 9000],
     ids=["utf8", "latin1", "invalid-utf8", "nul", "oversized"],
 )
-HTML = {"accept": "text/html"}
+HTML = {b"accept": b"text/html"}
 
 
 def bare(client: httpx.AsyncClient) -> httpx.AsyncClient:
@@ -30,8 +30,8 @@ async def test_a_malformed_session_cookie_is_no_session_on_the_site_and_in_the_a
     await log_in(client, "boss")
     cookie = b"id=" + client.cookies["id"].encode() + extra
     async with bare(client) as other:
-        page = await other.get("/account", headers={**HTML, "cookie": cookie})
-        api = await other.get("/admin/api/tables/", headers={"cookie": cookie})
+        page = await other.get("/account", headers={**HTML, b"cookie": cookie})
+        api = await other.get("/admin/api/tables/", headers={b"cookie": cookie})
     assert page.status_code == 303  # to the login page, as for no session
     assert page.headers["location"].startswith("/login")
     assert api.status_code == 401
@@ -40,7 +40,9 @@ async def test_a_malformed_session_cookie_is_no_session_on_the_site_and_in_the_a
 @MALFORMED
 async def test_a_malformed_flash_cookie_is_ignored(client: httpx.AsyncClient, extra: bytes) -> None:
     async with bare(client) as other:
-        response = await other.get("/login", headers={"cookie": b"site_flash=" + b"x" * 40 + extra})
+        response = await other.get(
+            "/login", headers={b"cookie": b"site_flash=" + b"x" * 40 + extra}
+        )
     assert response.status_code == 200
 
 
@@ -60,7 +62,7 @@ async def test_a_malformed_admin_csrf_token_is_refused(
             response = await other.post(
                 "/admin/api/tables/piccolo_user/",
                 json={"username": "eve", "password": "long enough password"},
-                headers={"cookie": cookie, "x-csrftoken": header},
+                headers={b"cookie": cookie, b"x-csrftoken": header},
             )
             assert response.status_code == 403, (where, response.text)
     assert not await BaseUser.exists().where(BaseUser.username == "eve")
