@@ -9,4 +9,5 @@ pytest_plugins = [
     "tests.support.accounts",
     "tests.support.fake_llm",
     "tests.support.s3_server",
+    "tests.support.tables",
 ]

@@ -187,7 +187,9 @@ class WriteSafeTransaction(SQLiteTransaction):
         exception: BaseException | None,
         traceback: TracebackType | None,
     ) -> bool:
-        return await end_transaction(self, exception, self.connection.close)
+        # A nested transaction is its parent's (`__aenter__` returned the parent): it has no
+        # connection of its own, and `end_transaction` leaves it alone.
+        return await end_transaction(self, exception, lambda: self.connection.close())
 
 
 class SQLiteBatch(AsyncBatch):
