@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import datetime
 import uuid
-from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
@@ -196,7 +195,7 @@ async def sample_rows() -> dict[str, int]:
 
 
 @pytest.fixture(scope="session")
-def _test_tables_made() -> Iterator[None]:
+def tables_made() -> None:
     """Made once per run on the run's database, outside any event loop."""
     from piccolo.engine.finder import engine_finder
 
@@ -205,10 +204,9 @@ def _test_tables_made() -> Iterator[None]:
     asyncio.run(create(engine))
     if hasattr(engine, "close_query_threads"):  # the run's loop here is not the tests' loop
         engine.close_query_threads()
-    yield
 
 
 @pytest.fixture
-async def test_tables(_test_tables_made: None) -> None:
+async def test_tables(tables_made: None) -> None:
     """The test tables on the run's database, empty."""
     await empty()
