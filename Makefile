@@ -28,12 +28,17 @@ run: $(VENV)/.runtime  ## Serve the site on http://127.0.0.1:8000 (PORT override
 
 test: test-sqlite test-postgres  ## The whole suite: once on SQLite, once on PostgreSQL.
 
+# Tests run side by side in WORKERS processes (pytest-xdist), each with a database of its own;
+# many wait on servers and subprocesses, so more workers than cores still go faster.
+WORKERS ?= 4
+PYTEST := $(BIN)/python -m pytest -n $(WORKERS) --durations=15
+
 test-sqlite: $(VENV)/.dev
-	$(BIN)/python -m pytest
+	$(PYTEST)
 
 # The same app tests again on the local PostgreSQL server, in a fresh database.
 test-postgres: $(VENV)/.dev
-	BANDSTAND_TEST_DATABASE=postgres $(BIN)/python -m pytest -m "not engine_independent"
+	BANDSTAND_TEST_DATABASE=postgres $(PYTEST) -m "not engine_independent"
 
 # Reliability and security under load, faults and hostile input (tests/stress/), on each
 # database; prints its figures and writes bench/results/stress-*.{json,md}. Not in `make test`.

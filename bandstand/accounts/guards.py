@@ -17,7 +17,9 @@ from bandstand.accounts.sessions import CurrentUser
 from bandstand.accounts.users import is_in_group
 
 
-def _user(connection: ASGIConnection[Any, Any, Any, Any]) -> CurrentUser:
+def current_user(connection: ASGIConnection[Any, Any, Any, Any]) -> CurrentUser:
+    """The logged-in user of a request (401 without one): in a handler behind `requires_login`,
+    the user it let through."""
     user = connection.scope.get("user")
     if not isinstance(user, CurrentUser):
         raise NotAuthorizedException("Log in to see this page.")
@@ -27,13 +29,13 @@ def _user(connection: ASGIConnection[Any, Any, Any, Any]) -> CurrentUser:
 async def requires_login(
     connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
 ) -> None:
-    _user(connection)
+    current_user(connection)
 
 
 async def requires_staff(
     connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
 ) -> None:
-    if not _user(connection).is_staff:
+    if not current_user(connection).is_staff:
         raise PermissionDeniedException("Staff only.")
 
 
@@ -41,7 +43,7 @@ def requires_group(name: str) -> Guard:
     """Members of the group `name` (and superusers) only."""
 
     async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-        user = _user(connection)
+        user = current_user(connection)
         if not user.superuser and not await is_in_group(user.id, name):
             raise PermissionDeniedException(f"Members of the group {name!r} only.")
 
