@@ -3,9 +3,10 @@
 Piccolo Admin is a FastAPI app with its own login (the site's session cookie works there too),
 its own CSRF protection and its own rate limit (in process memory; its login is also held to
 the site's throttle, in the database); Litestar's CSRF check is turned off for the mount. Built
-once per app, not per request: building it costs ~35 ms and restarts its login rate limiter.
-Built on its first request, not at start-up: importing Piccolo Admin and FastAPI and building
-the admin took half a second, a third of the time a new instance took to answer.
+once per app, not per request: building it takes many times a request's work, and restarts its
+login rate limiter. Built on its first request, not at start-up: importing Piccolo Admin and
+FastAPI and building the admin was much of the time a new instance took to answer
+(docs/performance.md).
 """
 
 from __future__ import annotations

@@ -46,7 +46,7 @@ class Feature:
     tables: Sequence[type[Table]] = ()
     # The module with Piccolo Admin's view of the feature's tables: `ADMIN`, or, when it needs
     # the app's storage (media columns), `admin_tables(storage, settings)`. A dotted path, imported
-    # when the admin is first used: Piccolo Admin and FastAPI were a third of the start-up time.
+    # when the admin is first used: importing Piccolo Admin and FastAPI slows start-up.
     admin: str | None = None
     # Loads the feature's demo data; must be idempotent.
     load_demo: Callable[[], Awaitable[None]] | None = None

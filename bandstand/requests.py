@@ -3,8 +3,8 @@
 litestar-htmx's `HTMXRequest` keeps `HTMXDetails(self)` on itself: the request and its details
 point at each other, so neither is freed when the request ends. Everything the request holds
 (its scope, the middleware's closures around `send`) waited for the garbage collector, whose
-passes then ran every few requests and cost a one-product JSON read a tenth of its throughput
-(bench/). Here the details are made when asked for and hold the only reference.
+passes then ran every few requests (docs/performance.md has what it cost). Here the details
+are made when asked for and hold the only reference.
 """
 
 from __future__ import annotations

@@ -122,8 +122,8 @@ async def keep_session(connection: Connection) -> None:
     which rolls back a transaction left open.
 
     asyncpg's default also sends `SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *;
-    RESET ALL`: a round trip on every release, so on every query outside a transaction, which
-    cost the product pages about a seventh of their throughput (bench/). Nothing here leaves
+    RESET ALL`: a round trip on every release, so on every query outside a transaction
+    (docs/performance.md has what it cost). Nothing here leaves
     session state behind (its settings, advisory locks and cursors last as long as their
     transaction), and behind a transaction-mode pooler the reset ran on whichever server
     connection was free, never the one it meant to clean. SQLAlchemy's pool, which the stacks

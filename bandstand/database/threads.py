@@ -2,7 +2,7 @@
 
 `run_in_executor` makes a `concurrent.futures.Future` per call (a Condition and its lock),
 checks an idle-thread semaphore, and chains the result into an asyncio future through two more
-callbacks. For a one-row read that machinery cost about a fifth of the request's CPU (bench/).
+callbacks: for a one-row read, a large share of the request's CPU (docs/performance.md).
 Here a job is a tuple on a `SimpleQueue`, and the thread hands its outcome straight to the
 awaiting loop's future.
 """

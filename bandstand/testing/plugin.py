@@ -25,8 +25,8 @@ from bandstand.testing.blocking import allow_known_safe_blocking
 
 pytest_plugins = ["bandstand.testing.accounts"]
 
-# What tests that are not about password hashing hash with: PBKDF2 at 600,000 rounds is a
-# tenth of a second of CPU per password, most of a test that makes a few users.
+# What tests that are not about password hashing hash with: PBKDF2 at Piccolo's production
+# rounds is most of the CPU of a test that makes a few users.
 TEST_HASH_ITERATIONS = 1000
 _state: dict[str, Any] = {}
 _skipped: list[str] = []

@@ -45,7 +45,7 @@ COLUMNS = (
 def _products(sort: Sort, search: bool, category: bool) -> Select[Product]:
     column, ascending = ORDER[sort]
     # Every row carries the count of all matches, so a page takes one query, not two. A scalar
-    # subquery, run once per query: SQLite's `COUNT(*) OVER ()` costs three times as much.
+    # subquery, run once per query: SQLite's `COUNT(*) OVER ()` costs more (docs/performance.md).
     (count,) = _count(search, category).querystrings
     total = QueryString("({})", count, alias="total")
     return _filtered(
