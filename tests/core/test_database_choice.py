@@ -1,0 +1,55 @@
+"""`create_app(features, settings)` serves the database its settings name: an app made with
+another DATABASE_URL than piccolo_conf.py's moves every table to that database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import anyio
+import msgspec
+import pytest
+from piccolo.apps.user.tables import BaseUser
+from piccolo.conf.apps import Finder
+from piccolo.engine.finder import engine_finder
+from piccolo_api.session_auth.tables import SessionsBase
+
+from bandstand.accounts.users import User, create_user
+from bandstand.app import create_app
+from bandstand.database.engine import bind_tables, engine_for
+from bandstand.settings import Settings, get_settings
+from bandstand.testing.accounts import PASSWORD, log_in
+from bandstand.testing.apps import client_for
+from bandstand.testing.database import run_piccolo
+
+
+@pytest.fixture
+def other_database(fresh_database_url: str) -> Iterator[Settings]:
+    """Settings naming a second, migrated database; every table back on the run's afterwards."""
+    migrated = run_piccolo("migrations", "forwards", "all", database_url=fresh_database_url)
+    assert migrated.returncode == 0, migrated.stderr
+    settings = msgspec.structs.replace(get_settings(), database_url=fresh_database_url)
+    yield settings
+    tables = {*Finder().get_table_classes(), User, SessionsBase}
+    bind_tables(engine_finder(), tables)
+
+
+async def test_an_app_on_another_database_reads_and_writes_there(
+    other_database: Settings, clean_tables: None
+) -> None:
+    app = await anyio.to_thread.run_sync(lambda: create_app((), other_database))
+    engine = engine_for(other_database)
+    assert engine is not engine_finder()
+    assert BaseUser._meta.db is engine
+    await create_user("elsewhere", "elsewhere@example.com", PASSWORD)
+    async with client_for(app) as client:
+        response = await log_in(client, "elsewhere")
+        assert response.status_code == 303
+        assert (await client.get("/readyz")).json() == {"status": "ready"}
+    # The run's own database never saw that user.
+    BaseUser._meta.db = engine_finder()
+    assert not await BaseUser.exists().where(BaseUser.username == "elsewhere")
+
+
+def test_the_same_settings_share_one_engine() -> None:
+    settings = get_settings()
+    assert engine_for(settings) is engine_for(settings) is engine_finder()
