@@ -6,7 +6,8 @@ HOST ?= 127.0.0.1
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes
 
-.PHONY: run test test-sqlite test-postgres stress lint format lock migrate bench bench-engines clean vendor
+.PHONY: run test test-sqlite test-postgres stress lint format lock migrate bench bench-engines clean vendor \
+	wheel
 
 $(VENV)/bin/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
@@ -69,15 +70,23 @@ bench-engines: $(VENV)/.dev
 migrate: $(VENV)/.runtime
 	$(BIN)/piccolo migrations forwards all
 
-# Re-resolve the pins (needs uv); the runtime lock is constrained to the dev lock's choices.
+# Re-resolve the pins (with the dev tools' uv, or UV=…); the runtime lock is constrained to the
+# dev lock's choices.
+UV ?= $(if $(wildcard $(BIN)/uv),$(BIN)/uv,uv)
 lock:
-	uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
+	$(UV) pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
 		--generate-hashes --no-header -q -o requirements/dev.lock.txt
-	uv pip compile pyproject.toml --universal --python-version 3.11 -c requirements/dev.lock.txt \
+	$(UV) pip compile pyproject.toml --universal --python-version 3.11 -c requirements/dev.lock.txt \
 		--generate-hashes --no-header -q -o requirements/lock.txt
 
+# The framework's wheel in dist/: its templates, static files and migrations, and what
+# `bandstand new DIR` writes (hatch_build.py). Built from this checkout, with no network.
+wheel: $(VENV)/.dev
+	rm -rf dist
+	$(BIN)/python -m pip wheel --quiet --no-deps --no-build-isolation --wheel-dir dist .
+
 clean:
-	rm -rf $(VENV) .venv-* .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-* .pytest_cache .mypy_cache .ruff_cache dist
 
 # Re-copy the front-end files served from bandstand/static/vendor/ (Bandstand's pages) and
 # static/vendor/ (the site's) (needs npm; the copies are committed, so running the site never does).

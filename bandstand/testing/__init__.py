@@ -9,5 +9,5 @@ Each run gets a fresh database of its own (SQLite, or PostgreSQL with
 test's event loop with a blocking-call detector around it. Fixtures: `client` (an HTTP client
 on the app), `people` (users of each kind), `clean_tables`, `fresh_database_url`. Helpers:
 `bandstand.testing.accounts` (logging in), `bandstand.testing.apps` (the app with other
-settings).
+settings), `bandstand.testing.sse` (Server-Sent Events read back from a response).
 """

@@ -5,9 +5,9 @@ import httpx
 import pytest
 
 from bandstand.ids import MAX_ID
+from bandstand.testing.sse import parse_sse
 from project.chat.tables import Message
 from tests.chat.conftest import new_conversation, send
-from tests.support.sse import parse_sse
 
 PAST_POSTGRES = 2**31  # an int4 column refuses it
 PAST_SQLITE = 2**63  # sqlite3 cannot bind it

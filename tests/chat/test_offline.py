@@ -3,9 +3,9 @@
 import httpx
 
 from bandstand.testing.accounts import People, log_in
+from bandstand.testing.sse import parse_sse
 from project.chat.tables import Conversation, Message
 from tests.chat.conftest import new_conversation, send
-from tests.support.sse import parse_sse
 
 
 async def test_a_reply_streams_token_by_token_and_is_saved(chatter: httpx.AsyncClient) -> None:

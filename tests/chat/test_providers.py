@@ -11,10 +11,10 @@ import pytest
 
 from bandstand.testing.accounts import People, log_in_for_api
 from bandstand.testing.apps import build_app, client_for
+from bandstand.testing.sse import parse_sse
 from project.chat.tables import Message
 from tests.chat.conftest import new_conversation, send
 from tests.support.fake_llm import FakeLLM
-from tests.support.sse import parse_sse
 
 ChatClient = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
 

@@ -36,7 +36,7 @@ from tests.stress.figures import Figures
 from tests.stress.hostile import HTML, Audit, Counter, column_name, text_columns
 from tests.stress.markup import injected, leaks, shown
 from tests.stress.payloads import TEMPLATE_MARKERS, XSS, email_for
-from tests.support.sse import parse_sse
+from bandstand.testing.sse import parse_sse
 
 PART = "hostile input: XSS"
 FORMS: tuple[type[msgspec.Struct], ...] = (

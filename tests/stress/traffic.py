@@ -35,7 +35,7 @@ from tests.commands.running import stop, wait_until_healthy
 from tests.support import PROJECT_ROOT
 from tests.support.cli import PICCOLO
 from tests.support.postgres_servers import free_port
-from tests.support.sse import parse_sse
+from bandstand.testing.sse import parse_sse
 
 PASSWORD = "load-test-password"
 CSRF_FIELD = re.compile(r'name="_csrf_token" value="([^"]+)"')

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from tests.support.sse import parse_sse
+from bandstand.testing.sse import parse_sse
 
 CSRF_FIELD = re.compile(r'name="_csrf_token" value="([^"]+)"')
 # What a browser sends, so the site answers with its HTML pages (errors included).
