@@ -205,7 +205,23 @@ def _add_feature(source: str, names: Names) -> str:
     # Imports last: inserting them moves the lines below, FEATURES included.
     for statement in imports:
         lines.insert(_import_position(ast.parse("".join(lines)), statement), statement + "\n")
-    return "".join(lines)
+    return _with_navlink_imported("".join(lines))
+
+
+def _with_navlink_imported(source: str) -> str:
+    """The entry's `NavLink`, added to the `from bandstand.features import …` line that a site
+    without a linked feature may have without it."""
+    for node in ast.parse(source).body:
+        if not isinstance(node, ast.ImportFrom) or node.module != "bandstand.features":
+            continue
+        names = [alias.name for alias in node.names]
+        if "NavLink" in names or any(alias.asname for alias in node.names):
+            return source
+        lines = source.splitlines(keepends=True)
+        joined = ", ".join(sorted([*names, "NavLink"]))
+        lines[node.lineno - 1 : node.end_lineno] = [f"from bandstand.features import {joined}\n"]
+        return "".join(lines)
+    return "from bandstand.features import NavLink\n" + source
 
 
 def _features_tuple(tree: ast.Module) -> ast.Tuple | None:
