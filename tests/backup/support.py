@@ -1,5 +1,6 @@
-"""Helpers for the backup tests: the CLI on a given database, and both engines' rows read with
-their own drivers (not through the code under test), normalised by PostgreSQL's column types."""
+"""Helpers for the backup tests: the CLI on a given database of the sample site, and both
+engines' rows read with their own drivers (not through the code under test), normalised by
+PostgreSQL's column types."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,10 +22,17 @@ from typing import Any
 import anyio
 import asyncpg
 
+from tests.backup.sample_app.piccolo_app import APP_NAME
 from tests.support import PROJECT_ROOT
 from tests.support.cli import PICCOLO, piccolo
 
 Rows = dict[str, list[dict[str, Any]]]
+Types = dict[str, dict[str, str]]
+
+# The sample site: Piccolo's and the framework's apps and a test-only one, none of the project's.
+SAMPLE_CONF = "tests.backup.sample_app.piccolo_conf"
+# Its commands: `piccolo sample backup`, `piccolo sample restore`...
+APP = APP_NAME
 
 
 @dataclass(frozen=True)
@@ -33,11 +42,17 @@ class Site:
     url: str
     media_root: Path
     storage: dict[str, str] | None = None
+    conf: str = SAMPLE_CONF
 
     @property
     def environ(self) -> dict[str, str]:
         storage = self.storage or {"STORAGE_BACKEND": "filesystem"}
-        return {"DATABASE_URL": self.url, "MEDIA_ROOT": str(self.media_root), **storage}
+        return {
+            "PICCOLO_CONF": self.conf,
+            "DATABASE_URL": self.url,
+            "MEDIA_ROOT": str(self.media_root),
+            **storage,
+        }
 
     @property
     def sqlite_path(self) -> Path:
@@ -97,7 +112,7 @@ def peak_rss_kb(site: Site, *args: str) -> int:
 # --- rows, read with each engine's own driver --------------------------------------------
 
 
-async def postgres_types(url: str) -> dict[str, dict[str, str]]:
+async def postgres_types(url: str) -> Types:
     """table -> column -> PostgreSQL data type: the types both engines' rows are compared as."""
     connection = await asyncpg.connect(url)
     try:
@@ -107,13 +122,13 @@ async def postgres_types(url: str) -> dict[str, dict[str, str]]:
         )
     finally:
         await connection.close()
-    types: dict[str, dict[str, str]] = {}
+    types: Types = {}
     for record in records:
         types.setdefault(record["table_name"], {})[record["column_name"]] = record["data_type"]
     return types
 
 
-async def postgres_rows(url: str, types: dict[str, dict[str, str]]) -> Rows:
+async def postgres_rows(url: str, types: Types) -> Rows:
     connection = await asyncpg.connect(url)
     try:
         return {
@@ -127,11 +142,11 @@ async def postgres_rows(url: str, types: dict[str, dict[str, str]]) -> Rows:
         await connection.close()
 
 
-async def sqlite_rows(path: Path, types: dict[str, dict[str, str]]) -> Rows:
+async def sqlite_rows(path: Path, types: Types) -> Rows:
     return await anyio.to_thread.run_sync(_sqlite_rows, path, types)
 
 
-def _sqlite_rows(path: Path, types: dict[str, dict[str, str]]) -> Rows:
+def _sqlite_rows(path: Path, types: Types) -> Rows:
     connection = sqlite3.connect(path)
     connection.row_factory = sqlite3.Row
     try:
@@ -154,10 +169,23 @@ def _sqlite_rows(path: Path, types: dict[str, dict[str, str]]) -> Rows:
         connection.close()
 
 
+async def rows_of(site: Site, types: Types) -> Rows:
+    if site.url.startswith("sqlite"):
+        return await sqlite_rows(site.sqlite_path, types)
+    return await postgres_rows(site.url, types)
+
+
 def _timestamp(value: Any) -> datetime.datetime:
     parsed = datetime.datetime.fromisoformat(value) if isinstance(value, str) else value
     assert isinstance(parsed, datetime.datetime)
     return parsed
+
+
+def canonical_json(value: Any) -> str:
+    """jsonb's text is PostgreSQL's own spelling (key order, spaces): compared as parsed, but
+    kept as text so JSON's null is not SQL's NULL."""
+    parsed = json.loads(value) if isinstance(value, str) else value
+    return json.dumps(parsed, sort_keys=True)
 
 
 NORMALISERS: dict[str, Callable[[Any], Any]] = {
@@ -166,9 +194,12 @@ NORMALISERS: dict[str, Callable[[Any], Any]] = {
     "timestamp with time zone": lambda v: _timestamp(v).astimezone(datetime.UTC),
     "timestamp without time zone": _timestamp,
     "date": lambda v: datetime.date.fromisoformat(v) if isinstance(v, str) else v,
+    "interval": lambda v: v if isinstance(v, datetime.timedelta) else datetime.timedelta(seconds=v),
+    "uuid": lambda v: uuid.UUID(str(v)),  # SQLite: text; asyncpg: its own UUID type
     "bytea": bytes,
-    "json": lambda v: json.loads(v) if isinstance(v, str) else v,
-    "jsonb": lambda v: json.loads(v) if isinstance(v, str) else v,
+    "json": str,  # the text as written: PostgreSQL's json keeps it
+    "jsonb": canonical_json,
+    "ARRAY": lambda v: json.loads(v) if isinstance(v, str) else list(v),  # SQLite: JSON text
 }
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.backup.support import Site, peak_rss_kb
+from tests.backup.support import APP, Site, peak_rss_kb
 
 pytestmark = pytest.mark.engine_independent
 
@@ -24,13 +24,13 @@ ALLOWANCE_KB = 10 * 1024
 def _fill(path: Path) -> int:
     connection = sqlite3.connect(path)
     with connection:
-        category = connection.execute(
-            "INSERT INTO category (name, slug) VALUES ('Bulk', 'bulk') RETURNING id"
+        shelf = connection.execute(
+            "INSERT INTO shelf (name) VALUES ('Bulk') RETURNING id"
         ).fetchone()[0]
         connection.executemany(
-            "INSERT INTO product (name, description, price, category, stock, created_at) "
-            "VALUES (?, ?, '9.99', ?, 1, '2026-01-01 00:00:00+00:00')",
-            ((f"product {n}", os.urandom(TEXT // 2).hex(), category) for n in range(ROWS)),
+            "INSERT INTO item (shelf, name, notes, price, added_at) "
+            "VALUES (?, ?, ?, '9.99', '2026-01-01 00:00:00+00:00')",
+            ((shelf, f"item {n}", os.urandom(TEXT // 2).hex()) for n in range(ROWS)),
         )
     connection.close()
     return ROWS * TEXT
@@ -39,7 +39,7 @@ def _fill(path: Path) -> int:
 def _count(path: Path) -> int:
     connection = sqlite3.connect(path)
     try:
-        return int(connection.execute("SELECT count(*) FROM product").fetchone()[0])
+        return int(connection.execute("SELECT count(*) FROM item").fetchone()[0])
     finally:
         connection.close()
 
@@ -51,18 +51,18 @@ def test_backup_and_restore_memory_stays_flat(
     text = _fill(large.sqlite_path)
     empty_backup, large_backup = tmp_path / "empty.gz", tmp_path / "large.gz"
 
-    baseline = peak_rss_kb(empty, "project", "backup", str(empty_backup), f"--page_size={PAGE}")
-    streamed = peak_rss_kb(large, "project", "backup", str(large_backup), f"--page_size={PAGE}")
+    baseline = peak_rss_kb(empty, APP, "backup", str(empty_backup), f"--page_size={PAGE}")
+    streamed = peak_rss_kb(large, APP, "backup", str(large_backup), f"--page_size={PAGE}")
     assert text > 2 * ALLOWANCE_KB * 1024
     assert large_backup.stat().st_size > ALLOWANCE_KB * 1024
     assert streamed - baseline < ALLOWANCE_KB, (baseline, streamed)
 
     # The control: the whole table in one page is what the measurement must catch.
-    whole = peak_rss_kb(large, "project", "backup", str(tmp_path / "x.gz"), f"--page_size={ROWS}")
+    whole = peak_rss_kb(large, APP, "backup", str(tmp_path / "x.gz"), f"--page_size={ROWS}")
     assert whole - baseline > ALLOWANCE_KB, (baseline, whole)
 
     into_empty, into_large = new_sqlite_site("into-empty"), new_sqlite_site("into-large")
-    baseline = peak_rss_kb(into_empty, "project", "restore", str(empty_backup))
-    streamed = peak_rss_kb(into_large, "project", "restore", str(large_backup))
+    baseline = peak_rss_kb(into_empty, APP, "restore", str(empty_backup))
+    streamed = peak_rss_kb(into_large, APP, "restore", str(large_backup))
     assert _count(into_large.sqlite_path) == ROWS
     assert streamed - baseline < ALLOWANCE_KB, (baseline, streamed)

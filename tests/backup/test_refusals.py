@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -14,27 +15,25 @@ import pytest
 
 from tests.backup.conftest import Source
 from tests.backup.support import (
+    APP,
+    SAMPLE_CONF,
     Site,
+    Types,
     cli,
-    postgres_rows,
     read_backup,
+    rows_of,
     sqlite_rows,
     write_backup,
 )
 
 pytestmark = pytest.mark.engine_independent
 
-Types = dict[str, dict[str, str]]
+# The framework's own app: its migrations are in every site's schema version.
+FRAMEWORK_APP = "bandstand"
 
 
-async def _rows(site: Site, types: Types) -> dict[str, list[dict[str, Any]]]:
-    if site.url.startswith("sqlite"):
-        return await sqlite_rows(site.sqlite_path, types)
-    return await postgres_rows(site.url, types)
-
-
-async def _add_category(site: Site, name: str) -> None:
-    sql = f"INSERT INTO category (name, slug) VALUES ('{name}', '{name}')"
+async def _add_group(site: Site, name: str) -> None:
+    sql = f"INSERT INTO \"group\" (name) VALUES ('{name}')"
     if site.url.startswith("sqlite"):
         await anyio.to_thread.run_sync(_sqlite_execute, site.sqlite_path, sql)
         return
@@ -80,9 +79,18 @@ def either_target(request: pytest.FixtureRequest, new_sqlite_site: Callable[[str
     return site
 
 
-async def test_help_describes_both_commands(target: Site) -> None:
-    backup = await cli(target, "project", "backup", "--help")
-    restore = await cli(target, "project", "restore", "--help")
+@pytest.mark.parametrize(
+    ("conf", "app"),
+    [
+        pytest.param(SAMPLE_CONF, APP, id="sample-site"),
+        # The project's own site has them too, whatever its features.
+        pytest.param("piccolo_conf", "project", id="this-project"),
+    ],
+)
+async def test_help_describes_both_commands(target: Site, conf: str, app: str) -> None:
+    site = dataclasses.replace(target, conf=conf)
+    backup = await cli(site, app, "backup", "--help")
+    restore = await cli(site, app, "restore", "--help")
     assert backup.code == restore.code == 0
     assert "page_size" in backup.output
     assert "replace" in restore.output
@@ -92,28 +100,28 @@ async def test_help_describes_both_commands(target: Site) -> None:
 async def test_refuses_a_database_with_data_unless_told_to_replace_it(
     source: Source, target: Site, column_types: Types
 ) -> None:
-    await _add_category(target, "mine")
-    before = await _rows(target, column_types)
+    await _add_group(target, "mine")
+    before = await rows_of(target, column_types)
 
-    refused = await cli(target, "project", "restore", str(source.backup))
+    refused = await cli(target, APP, "restore", str(source.backup))
     assert refused.code == 1
     assert "restore: this database is not empty" in refused.output
     assert "--replace=true" in refused.output
-    assert await _rows(target, column_types) == before
+    assert await rows_of(target, column_types) == before
 
-    unclear = await cli(target, "project", "restore", str(source.backup), "--replace=yes")
+    unclear = await cli(target, APP, "restore", str(source.backup), "--replace=yes")
     assert unclear.code == 1
     assert "restore: --replace must be true or false, not 'yes'" in unclear.output
 
-    replaced = await cli(target, "project", "restore", str(source.backup), "--replace=true")
+    replaced = await cli(target, APP, "restore", str(source.backup), "--replace=true")
     assert replaced.code == 0, replaced.output
-    after = await _rows(target, column_types)
+    after = await rows_of(target, column_types)
     assert after == await sqlite_rows(source.site.sqlite_path, column_types)
-    assert "mine" not in {row["name"] for row in after["category"]}
+    assert "mine" not in {row["name"] for row in after["group"]}
 
 
 def _add_a_newer_migration(lines: list[dict[str, Any]]) -> None:
-    lines[0]["migrations"]["project"].append("2099-01-01T00:00:00:000000")
+    lines[0]["migrations"][FRAMEWORK_APP].append("2099-01-01T00:00:00:000000")
 
 
 async def test_refuses_a_backup_of_another_schema_version(
@@ -121,21 +129,21 @@ async def test_refuses_a_backup_of_another_schema_version(
 ) -> None:
     # The other cases (older, diverged) are in test_format.py.
     edited = await _edited(source, tmp_path, _add_a_newer_migration)
-    refused = await cli(target, "project", "restore", str(edited))
+    refused = await cli(target, APP, "restore", str(edited))
     assert refused.code == 1
     assert (
         "restore: the backup is from a newer schema: this database lacks migration "
-        "2099-01-01T00:00:00:000000 of app 'project'; upgrade the code and run "
+        f"2099-01-01T00:00:00:000000 of app '{FRAMEWORK_APP}'; upgrade the code and run "
         "`piccolo migrations forwards all`, then restore"
     ) in refused.output
-    assert all(not rows for rows in (await _rows(target, column_types)).values())
+    assert all(not rows for rows in (await rows_of(target, column_types)).values())
 
 
 def _forget_the_latest_migration(path: Path) -> str:
     connection = sqlite3.connect(path)
     with connection:
         (latest,) = connection.execute(
-            "SELECT max(name) FROM migration WHERE app_name = 'project'"
+            "SELECT max(name) FROM migration WHERE app_name = ?", (FRAMEWORK_APP,)
         ).fetchone()
         connection.execute("DELETE FROM migration WHERE name = ?", (latest,))
     connection.close()
@@ -147,14 +155,15 @@ async def test_a_database_behind_the_code_is_neither_backed_up_nor_restored_into
 ) -> None:
     latest = await anyio.to_thread.run_sync(_forget_the_latest_migration, target.sqlite_path)
     expected = (
-        f"this database lacks migration {latest} of app 'project': run `piccolo migrations "
+        f"this database lacks migration {latest} of app '{FRAMEWORK_APP}': run `piccolo "
+        "migrations "
         "forwards all` first"
     )
-    backup = await cli(target, "project", "backup", str(tmp_path / "behind.gz"))
+    backup = await cli(target, APP, "backup", str(tmp_path / "behind.gz"))
     assert backup.code == 1
     assert f"backup: {expected}" in backup.output
     assert not await anyio.Path(tmp_path / "behind.gz").exists()
-    restore = await cli(target, "project", "restore", str(source.backup))
+    restore = await cli(target, APP, "restore", str(source.backup))
     assert restore.code == 1
     assert f"restore: {expected}" in restore.output
 
@@ -173,7 +182,7 @@ async def test_refuses_files_that_are_not_backups(
     path = tmp_path / name
     if content is not None:
         await anyio.Path(path).write_bytes(content)
-    refused = await cli(target, "project", "restore", str(path))
+    refused = await cli(target, APP, "restore", str(path))
     assert refused.code == 1
     assert f"restore: {tmp_path}/{expected}" in refused.output
     assert "Traceback" not in refused.output
@@ -185,15 +194,15 @@ def _cut_before_the_end(lines: list[dict[str, Any]]) -> None:
 
 
 def _break_a_foreign_key(lines: list[dict[str, Any]]) -> None:
+    # A membership in a group that isn't in the backup.
     header = lines[0]
-    columns = [
-        c["name"] for c in next(t for t in header["tables"] if t["name"] == "product")["columns"]
-    ]
-    page = next(line for line in lines if line.get("table") == "product")
+    table = next(t for t in header["tables"] if t["name"] == "membership")
+    columns = [c["name"] for c in table["columns"]]
+    page = next(line for line in lines if line.get("table") == "membership")
     page["rows"].append(copy.deepcopy(page["rows"][0]))
     page["rows"][-1][columns.index("id")] = 999_999
-    page["rows"][-1][columns.index("category")] = 999_999
-    next(t for t in header["tables"] if t["name"] == "product")["rows"] += 1
+    page["rows"][-1][columns.index("group")] = 999_999
+    table["rows"] += 1
     lines[-1]["rows"] += 1
 
 
@@ -201,7 +210,7 @@ def _break_a_foreign_key(lines: list[dict[str, Any]]) -> None:
     ("edit", "expected"),
     [
         pytest.param(_cut_before_the_end, "is cut short", id="cut-short"),
-        pytest.param(_break_a_foreign_key, "rows of table 'product' don't fit", id="bad-row"),
+        pytest.param(_break_a_foreign_key, "rows of table 'membership' don't fit", id="bad-row"),
     ],
 )
 async def test_a_failed_restore_leaves_the_database_as_it_was(
@@ -213,12 +222,12 @@ async def test_a_failed_restore_leaves_the_database_as_it_was(
     expected: str,
 ) -> None:
     site = either_target
-    await _add_category(site, "mine")
-    before = await _rows(site, column_types)
+    await _add_group(site, "mine")
+    before = await rows_of(site, column_types)
     edited = await _edited(source, tmp_path, edit)
 
-    failed = await cli(site, "project", "restore", str(edited), "--replace=true")
+    failed = await cli(site, APP, "restore", str(edited), "--replace=true")
     assert failed.code == 1
     assert expected in failed.output
     assert "(the database is unchanged)" in failed.output
-    assert await _rows(site, column_types) == before
+    assert await rows_of(site, column_types) == before

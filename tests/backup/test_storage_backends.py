@@ -14,7 +14,8 @@ import asyncpg
 import pytest
 
 from tests.backup.conftest import Source
-from tests.backup.support import Site, cli, files_under, read_backup
+from tests.backup.sample_app import data
+from tests.backup.support import APP, Site, cli, files_under, read_backup
 from tests.support.s3_server import all_keys, raw_s3
 
 pytestmark = pytest.mark.engine_independent
@@ -39,13 +40,17 @@ def database_backed(new_sqlite_site: Callable[[str], Site]) -> Site:
 async def test_files_stored_as_rows_are_backed_up_once_and_restored_as_files(
     database_backed: Site, new_sqlite_site: Callable[[str], Site], tmp_path: Path
 ) -> None:
-    demo = await cli(database_backed, "project", "demo")
-    assert demo.code == 0, demo.output
+    # The sample's data stores its files through the configured backend: here, as rows.
+    loaded = await cli(database_backed, APP, "demo")
+    assert loaded.code == 0, loaded.output
     stored = await anyio.to_thread.run_sync(_file_rows, database_backed.sqlite_path)
-    assert len(stored) >= 3  # the demo registrants' photos
+    assert stored == {
+        **{key: file.data for key, file in data.FILES.items()},
+        data.ROW_FILE: data.ROW_FILE_BYTES,
+    }
 
     backup = tmp_path / "rows.bandstand.gz"
-    done = await cli(database_backed, "project", "backup", str(backup))
+    done = await cli(database_backed, APP, "backup", str(backup))
     assert done.code == 0, done.output
     lines = await anyio.to_thread.run_sync(read_backup, backup)
     assert lines[0]["storage"] == "database"
@@ -53,7 +58,7 @@ async def test_files_stored_as_rows_are_backed_up_once_and_restored_as_files(
     assert next(t for t in lines[0]["tables"] if t["name"] == "media_file")["rows"] == len(stored)
 
     folder_backed = await anyio.to_thread.run_sync(new_sqlite_site, "folder-backed")
-    done = await cli(folder_backed, "project", "restore", str(backup))
+    done = await cli(folder_backed, APP, "restore", str(backup))
     assert done.code == 0, done.output
     assert await files_under(folder_backed.media_root) == stored
     # The rows stay rows too: the tables are restored as they were.
@@ -69,11 +74,12 @@ async def test_a_bucket_is_restored_into_and_backed_up_from(
     tmp_path: Path,
 ) -> None:
     source_files = await files_under(source.site.media_root)
+    assert set(source_files) == set(data.FILES)
     s3 = {name.upper(): value for name, value in s3_server.items()}
     bucket_backed = dataclasses.replace(
         await anyio.to_thread.run_sync(new_sqlite_site, "bucket-backed"), storage=s3
     )
-    done = await cli(bucket_backed, "project", "restore", str(source.backup))
+    done = await cli(bucket_backed, APP, "restore", str(source.backup))
     assert done.code == 0, done.output
     async with raw_s3(s3_server) as client:
         keys = await all_keys(client, s3_server["s3_bucket"])
@@ -85,7 +91,7 @@ async def test_a_bucket_is_restored_into_and_backed_up_from(
     assert in_bucket == source_files
 
     again = tmp_path / "from-bucket.bandstand.gz"
-    done = await cli(bucket_backed, "project", "backup", str(again))
+    done = await cli(bucket_backed, APP, "backup", str(again))
     assert done.code == 0, done.output
     lines = await anyio.to_thread.run_sync(read_backup, again)
     assert lines[0]["storage"] == "s3"
@@ -94,7 +100,7 @@ async def test_a_bucket_is_restored_into_and_backed_up_from(
     # ... and into PostgreSQL's database backend: the files become rows, next to the restored
     # ones (whose ids the new rows' must not collide with).
     rows_backed = dataclasses.replace(postgres_site, storage={"STORAGE_BACKEND": "database"})
-    done = await cli(rows_backed, "project", "restore", str(again))
+    done = await cli(rows_backed, APP, "restore", str(again))
     assert done.code == 0, done.output
     connection = await asyncpg.connect(postgres_site.url)
     try:
@@ -102,4 +108,5 @@ async def test_a_bucket_is_restored_into_and_backed_up_from(
     finally:
         await connection.close()
     restored_rows = await anyio.to_thread.run_sync(_file_rows, source.site.sqlite_path)
+    assert restored_rows == {data.ROW_FILE: data.ROW_FILE_BYTES}
     assert {r["key"]: r["data"] for r in records} == {**source_files, **restored_rows}
