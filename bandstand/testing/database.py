@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import io
+import json
 import os
 import subprocess
 import sys
@@ -14,6 +16,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
+from piccolo.apps.migrations.tables import Migration
+from piccolo.conf.apps import Finder
+from piccolo.table import sort_table_classes
 
 # Which database the run uses: "sqlite" (the default) or "postgres".
 TEST_DATABASE = os.environ.get("BANDSTAND_TEST_DATABASE", "sqlite")
@@ -96,3 +101,15 @@ def run_piccolo(*args: str, database_url: str, **environ: str) -> subprocess.Com
         timeout=120,
         check=False,
     )
+
+
+async def fingerprint() -> str:
+    """A digest of every row of every installed Piccolo app's tables: equal digests before and
+    after a refused write mean it wrote nothing."""
+    digest = hashlib.sha256()
+    tables = [table for table in Finder().get_table_classes() if table is not Migration]
+    for table in sort_table_classes(tables):
+        rows = await table.select().order_by(table._meta.primary_key)
+        digest.update(table._meta.tablename.encode())
+        digest.update(json.dumps(rows, default=str, sort_keys=True).encode())
+    return digest.hexdigest()

@@ -16,8 +16,8 @@ from litestar.routes import HTTPRoute
 from bandstand.csrf import TOKEN_SHAPE
 from bandstand.testing.accounts import People, csrf_token, log_in
 from bandstand.testing.apps import project_app
+from bandstand.testing.database import fingerprint
 from bandstand.tokens import tokens_match, well_formed
-from tests.stress.hostile import fingerprint
 
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 PARAMETER = re.compile(r"\{(\w+)(?::\w+)?\}")

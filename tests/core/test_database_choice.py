@@ -10,7 +10,9 @@ import msgspec
 import pytest
 from piccolo.apps.user.tables import BaseUser
 from piccolo.conf.apps import Finder
+from piccolo.engine.base import Engine
 from piccolo.engine.finder import engine_finder
+from piccolo.table import Table
 from piccolo_api.session_auth.tables import SessionsBase
 
 from bandstand.accounts.users import User, create_user
@@ -22,6 +24,13 @@ from bandstand.testing.apps import client_for
 from bandstand.testing.database import run_piccolo
 
 
+def run_engine() -> Engine:  # type: ignore[type-arg]
+    """The run's engine, piccolo_conf.py's."""
+    engine = engine_finder()
+    assert engine is not None
+    return engine
+
+
 @pytest.fixture
 def other_database(fresh_database_url: str) -> Iterator[Settings]:
     """Settings naming a second, migrated database; every table back on the run's afterwards."""
@@ -29,8 +38,8 @@ def other_database(fresh_database_url: str) -> Iterator[Settings]:
     assert migrated.returncode == 0, migrated.stderr
     settings = msgspec.structs.replace(get_settings(), database_url=fresh_database_url)
     yield settings
-    tables = {*Finder().get_table_classes(), User, SessionsBase}
-    bind_tables(engine_finder(), tables)
+    tables: set[type[Table]] = {*Finder().get_table_classes(), User, SessionsBase}
+    bind_tables(run_engine(), tables)
 
 
 async def test_an_app_on_another_database_reads_and_writes_there(
@@ -46,7 +55,7 @@ async def test_an_app_on_another_database_reads_and_writes_there(
         assert response.status_code == 303
         assert (await client.get("/readyz")).json() == {"status": "ready"}
     # The run's own database never saw that user.
-    BaseUser._meta.db = engine_finder()
+    BaseUser._meta.db = run_engine()
     assert not await BaseUser.exists().where(BaseUser.username == "elsewhere")
 
 
