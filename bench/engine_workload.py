@@ -2,13 +2,16 @@
 
     DATABASE_URL=... python -m bench.engine_workload --seconds 3 --concurrency 16
 
-Prints one JSON line: primary-key selects and single-row inserts per second through Piccolo.
+Works on the framework's test tables (tests/support/tables.py), which it makes if they are
+missing. Prints one JSON line: primary-key selects and single-row inserts per second through
+Piccolo.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime
 import json
 import random
 import sys
@@ -16,33 +19,45 @@ import time
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 
-from piccolo.engine.finder import engine_finder
 from piccolo.engine.postgres import PostgresEngine
 
-from project.catalog.tables import Category, Product
+from bandstand.database.engine import engine_for
+from bandstand.settings import get_settings
+from tests.support import tables
+from tests.support.tables import Band, Concert, Ticket, Venue
 
-SEED_PRODUCTS = 1000
+SEED_TICKETS = 1000
 
 
 async def seed() -> tuple[int, list[int]]:
-    category = await Category.select(Category.id).where(Category.slug == "bench").first()
-    if category is None:
-        category = (await Category.insert(Category(name="Bench", slug="bench")))[0]
-    ids = [
-        row["id"]
-        for row in await Product.select(Product.id).where(Product.category == category["id"])
-    ]
-    if len(ids) < SEED_PRODUCTS:
+    """The bench's concert (made on the first run) and its tickets' ids."""
+    band = await Band.select(Band.id).where(Band.name == "bench").first()
+    if band is None:
+        band = (await Band.insert(Band(name="bench")))[0]
+        venue = (await Venue.insert(Venue(name="bench")))[0]
+        starts = datetime.datetime(2026, 12, 6, 20, tzinfo=datetime.UTC)
+        await Concert.insert(
+            Concert(
+                band=band["id"],
+                venue=venue["id"],
+                starts=starts,
+                duration=datetime.timedelta(hours=2),
+            )
+        )
+    concert = await Concert.select(Concert.id).where(Concert.band == band["id"]).first()
+    assert concert is not None
+    concert_id = concert["id"]
+    ids = [row["id"] for row in await Ticket.select(Ticket.id).where(Ticket.concert == concert_id)]
+    if len(ids) < SEED_TICKETS:
         rows = [
-            Product(name=f"bench {n}", description="", price=Decimal(n), category=category["id"])
-            for n in range(SEED_PRODUCTS - len(ids))
+            Ticket(concert=concert_id, price=Decimal(n), seat=f"S{n}")
+            for n in range(SEED_TICKETS - len(ids))
         ]
-        await Product.insert(*rows)
+        await Ticket.insert(*rows)
         ids = [
-            row["id"]
-            for row in await Product.select(Product.id).where(Product.category == category["id"])
+            row["id"] for row in await Ticket.select(Ticket.id).where(Ticket.concert == concert_id)
         ]
-    return category["id"], ids
+    return concert_id, ids
 
 
 async def rate(
@@ -63,25 +78,23 @@ async def rate(
 
 
 async def run(seconds: float, concurrency: int) -> dict[str, float]:
-    engine = engine_finder()
-    assert engine is not None
+    engine = engine_for(get_settings())
     pooled = isinstance(engine, PostgresEngine)
     if pooled:
         await engine.start_connection_pool()
-    category, ids = await seed()
+    await tables.create(engine)
+    concert, ids = await seed()
     randomly = random.Random(7)
 
     async def select_by_pk() -> object:
         return (
-            await Product.select(Product.id, Product.name, Product.price)
-            .where(Product.id == randomly.choice(ids))
+            await Ticket.select(Ticket.id, Ticket.seat, Ticket.price)
+            .where(Ticket.id == randomly.choice(ids))
             .first()
         )
 
     async def insert_one() -> object:
-        return await Product.insert(
-            Product(name="inserted", description="", price=Decimal(1), category=category)
-        )
+        return await Ticket.insert(Ticket(concert=concert, price=Decimal(1), seat="inserted"))
 
     await rate(select_by_pk, 0.5, concurrency)  # warm-up: pool, caches, introspection
     result = {

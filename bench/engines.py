@@ -3,10 +3,11 @@
     .venv/bin/python -m bench.engines [--rounds 3] [--seconds 3]
 
 Starts a throwaway PostgreSQL with TLS and a PgBouncer in transaction mode (pool 2) in front of
-it, then runs the same workload (bench/engine_workload.py) against: PostgreSQL direct over TLS
-with asyncpg's statement cache on (100) and off (0, Bandstand's default), PgBouncer with it off,
-and SQLite. Rounds are interleaved and medians reported, as ratios to direct-with-cache, so a
-noisy machine moves every column together. Writes bench/results/engines.{json,md}.
+it, then runs the same workload (bench/engine_workload.py, on the framework's test tables, which
+it makes) against: PostgreSQL direct over TLS with asyncpg's statement cache on (100) and off
+(0, Bandstand's default), PgBouncer with it off, and SQLite. Rounds are interleaved and medians
+reported, as ratios to direct-with-cache, so a noisy machine moves every column together.
+Writes bench/results/engines.{json,md}.
 """
 
 from __future__ import annotations
@@ -27,16 +28,6 @@ from tests.support.postgres_servers import PgBouncer, PostgresServer
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 CONCURRENCY = 16
-
-
-def run_piccolo_forwards(url: str) -> None:
-    subprocess.run(
-        [str(Path(sys.executable).parent / "piccolo"), "migrations", "forwards", "all"],
-        cwd=ROOT,
-        env={**os.environ, "DATABASE_URL": url},
-        check=True,
-        capture_output=True,
-    )
 
 
 def measure(url: str, seconds: float) -> dict[str, float]:
@@ -95,9 +86,6 @@ def main() -> None:
             ),
             "SQLite (WAL)": f"sqlite:///{sqlite}",
         }
-        run_piccolo_forwards(urls["PostgreSQL direct, TLS, cache off (default)"])
-        run_piccolo_forwards(urls["SQLite (WAL)"])
-
         samples: dict[str, list[dict[str, float]]] = {name: [] for name in urls}
         for round_number in range(arguments.rounds):
             for name, url in urls.items():

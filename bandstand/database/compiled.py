@@ -12,15 +12,13 @@ the same SQL, parameters and rows as the query it was built from.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from typing import Any, cast
+from typing import Any, Protocol, runtime_checkable
 
 from piccolo.columns import Column
 from piccolo.engine.base import Engine
 from piccolo.query.base import Query
 from piccolo.query.methods import Insert, Select
 from piccolo.querystring import QueryString
-
-from bandstand.database.sqlite import TunedSQLiteEngine, stored_value_reader
 
 
 class Slot:
@@ -56,6 +54,21 @@ Build = Callable[..., Query[Any, Any]]
 Reader = Callable[[Any], Any]
 
 
+@runtime_checkable
+class StoredRowsEngine(Protocol):
+    """An engine that can hand back rows as the database stores them, for the caller to
+    convert (TunedSQLiteEngine: its converters would otherwise run on the query thread)."""
+
+    def stored_value_reader(self, column_type: str) -> Reader | None:
+        """What turns a stored value of a column declared `column_type` into the value the
+        engine's own queries give; None when the two are the same."""
+
+    async def fetch_stored(
+        self, query: str, args: Sequence[Any]
+    ) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """The column names and rows of `query`, run outside any transaction, as stored."""
+
+
 def _output_columns(query: Query[Any, Any]) -> list[tuple[str, Column]] | None:
     """The table columns a query returns, by the names its rows carry them under; None when
     it isn't known (other kinds of query)."""
@@ -74,7 +87,7 @@ def _output_columns(query: Query[Any, Any]) -> list[tuple[str, Column]] | None:
 
 
 class _Compiled:
-    __slots__ = ("args", "engine", "readers", "source", "sql", "table")
+    __slots__ = ("args", "engine", "readers", "source", "sql", "stored", "table")
 
     def __init__(self, query: Query[Any, Any], paged: bool) -> None:
         self.table = query.table
@@ -90,15 +103,17 @@ class _Compiled:
                 if engine_type == "sqlite"
                 else f" LIMIT ${count - 1} OFFSET ${count}"
             )
-        # SQLite rows are read as stored and converted here (TunedSQLiteEngine.fetch_stored).
-        self.readers: dict[str, Reader] | None = None
-        columns = _output_columns(query) if isinstance(self.engine, TunedSQLiteEngine) else None
-        if columns is not None:
-            self.readers = {}
-            for name, column in columns:
-                reader = stored_value_reader(column.column_type)
-                if reader is not None:
-                    self.readers[name] = reader
+        # Where the engine can, rows are read as stored and converted here (`fetch_stored`).
+        self.stored: StoredRowsEngine | None = None
+        self.readers: dict[str, Reader] = {}
+        if isinstance(self.engine, StoredRowsEngine):
+            columns = _output_columns(query)
+            if columns is not None:
+                self.stored = self.engine
+                for name, column in columns:
+                    reader = self.engine.stored_value_reader(column.column_type)
+                    if reader is not None:
+                        self.readers[name] = reader
 
 
 class CompiledQuery:
@@ -132,12 +147,12 @@ class CompiledQuery:
         bound = _bound(compiled.args, values)
         engine = compiled.engine
         in_transaction = engine.current_transaction.get() is not None
-        if compiled.readers is None or in_transaction:
+        if compiled.stored is None or in_transaction:
             rows: Sequence[Mapping[str, Any]] = await engine.run_querystring(
                 CompiledSQL(compiled.sql, bound, compiled.source)
             )
             return rows
-        names, stored = await cast(TunedSQLiteEngine, engine).fetch_stored(compiled.sql, bound)
+        names, stored = await compiled.stored.fetch_stored(compiled.sql, bound)
         return _converted(names, stored, compiled.readers)
 
 

@@ -156,6 +156,9 @@ class PoolerSafePostgresEngine(PostgresEngine):
         """Skip Piccolo's connect-at-import check: start-up must not wait on the database."""
 
     async def start_connection_pool(self, **kwargs: Any) -> None:
+        # The turns belong to the pool, on the event loop the pool is started on: a semaphore
+        # that once made a task wait stays bound to that loop (a test's, a CLI command's).
+        self._turns = asyncio.Semaphore(self.pool_max)
         # With min_size=0 the pool connects lazily, so the app starts while the database is down.
         await super().start_connection_pool(
             **{

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import itertools
 import re
 import sqlite3
 import threading
@@ -57,6 +58,29 @@ WRITES = ("INSERT", "UPDATE", "DELETE")
 def _writes(query: str) -> bool:
     # Only where the query runs depends on it: a write sent to the readers still works.
     return query.lstrip()[:6].upper() in WRITES
+
+
+# Statements that SQLite checks against the schema again when they run. It looks anything else
+# up in the connection's cached schema as it prepares it — whether a table or an index exists,
+# which indexes a PRAGMA lists — and a kept connection's cache may be older than a change made
+# on another connection: `indexes()` listed none after `create_index()`, and a recreated table's
+# index "already existed".
+PLAIN = frozenset({"SELECT", "INSERT", "UPDATE", "DELETE", "WITH", "VALUES", "REPLACE"})
+# Reading the schema table makes SQLite compare its cached schema with the file's, and reload it.
+SCHEMA_CHECK = "SELECT 1 FROM sqlite_master LIMIT 0"
+
+
+_FIRST_WORD = re.compile(r"\s*([A-Za-z]+)")
+
+
+def _plain(query: str) -> bool:
+    word = _FIRST_WORD.match(query)
+    return word is not None and word[1].upper() in PLAIN
+
+
+def _schema_version(connection: sqlite3.Connection) -> int:
+    """The schema's version in the file, which every change to the schema increments."""
+    return int(connection.execute("PRAGMA schema_version").fetchone()[0])
 
 
 Result = TypeVar("Result")
@@ -168,6 +192,10 @@ class TunedConnection(sqlite3.Connection):
 
 
 class WriteSafeTransaction(SQLiteTransaction):
+    engine: TunedSQLiteEngine
+    # Whether a statement in it may have changed the schema (see `PLAIN`).
+    changed_schema = False
+
     async def __aenter__(self) -> WriteSafeTransaction:
         if self._parent is not None:
             return cast(WriteSafeTransaction, self._parent)
@@ -189,7 +217,11 @@ class WriteSafeTransaction(SQLiteTransaction):
     ) -> bool:
         # A nested transaction is its parent's (`__aenter__` returned the parent): it has no
         # connection of its own, and `end_transaction` leaves it alone.
-        return await end_transaction(self, exception, lambda: self.connection.close())
+        try:
+            return await end_transaction(self, exception, lambda: self.connection.close())
+        finally:
+            if self.changed_schema:  # committed (or not): the kept connections look again
+                self.engine.schema_changed()
 
 
 class SQLiteBatch(AsyncBatch):
@@ -219,6 +251,10 @@ class TunedSQLiteEngine(SQLiteEngine):
             factory=TunedConnection,
         )
         self._connections = threading.local()
+        # Bumped after each statement that may have changed the schema: a kept connection that
+        # saw an older one checks its cached schema before its next statement (see `PLAIN`).
+        self._schema_changes = itertools.count(1)
+        self._schema = 0
         self._query_threads: QueryThreads | None = None
         self._write_thread: QueryThreads | None = None
         # Piccolo's own queries wait for a free thread here, not in the threads' queue: with
@@ -250,6 +286,10 @@ class TunedSQLiteEngine(SQLiteEngine):
             return await self._on_query_thread(
                 _writes(query), self._run_on_thread_connection, query, args or []
             )
+
+    def stored_value_reader(self, column_type: str) -> Callable[[Any], Any] | None:
+        """`stored_value_reader`: how the caller of `fetch_stored` converts a column's values."""
+        return stored_value_reader(column_type)
 
     async def fetch_stored(
         self, query: str, args: Sequence[Any]
@@ -285,19 +325,71 @@ class TunedSQLiteEngine(SQLiteEngine):
                 threads.shutdown()
         self._query_threads = self._write_thread = None
 
-    def _thread_connection(self, kind: str) -> sqlite3.Connection:
-        connection: sqlite3.Connection | None = getattr(self._connections, kind, None)
+    def schema_changed(self) -> None:
+        """Make every kept connection check its cached schema before its next statement."""
+        self._schema = next(self._schema_changes)
+
+    def _thread_connection(self, kind: str, plain: bool) -> sqlite3.Connection:
+        """This thread's kept connection of `kind`, its cached schema current for a statement
+        that is `plain` (see `PLAIN`) or not."""
+        kept = self._connections
+        schema = self._schema
+        connection: sqlite3.Connection | None = getattr(kept, kind, None)
         if connection is None:
             arguments = dict(self.connection_kwargs, check_same_thread=True)
             if kind == "stored":
                 del arguments["detect_types"]
             connection = sqlite3.connect(**arguments)
-            setattr(self._connections, kind, connection)
+            setattr(kept, kind, connection)
+            setattr(kept, f"{kind}_version", _schema_version(connection))
+        elif not plain or getattr(kept, f"{kind}_schema") != schema:
+            connection.execute(SCHEMA_CHECK)
+        setattr(kept, f"{kind}_schema", schema)
         return connection
+
+    def _execute_kept(self, kind: str, query: str, args: Sequence[Any]) -> sqlite3.Cursor:
+        """`query` run on this thread's kept connection of `kind`, its cached schema current."""
+        plain = _plain(query)
+        connection = self._thread_connection(kind, plain)
+        try:
+            return connection.execute(query, args)
+        except sqlite3.OperationalError:
+            # Prepared against a schema another process changed since, a plain query can fail
+            # without SQLite looking again — an upsert naming a unique index made since — until
+            # some other query runs. Look, and run it again if the schema had changed: a failed
+            # statement in autocommit left nothing behind.
+            if not plain or not self._schema_moved(kind, connection):
+                raise
+            return connection.execute(query, args)
+        finally:
+            if not plain:
+                self.schema_changed()
+
+    def _schema_moved(self, kind: str, connection: sqlite3.Connection) -> bool:
+        """Whether the schema changed since this connection last looked; it looks again."""
+        version = _schema_version(connection)
+        if getattr(self._connections, f"{kind}_version") == version:
+            return False
+        connection.execute(SCHEMA_CHECK)
+        setattr(self._connections, f"{kind}_version", version)
+        return True
+
+    async def _run_in_existing_connection(
+        self,
+        connection: Any,
+        query: str,
+        args: list[Any] | None = None,
+        query_type: str = "generic",
+        table: type[Table] | None = None,
+    ) -> Any:
+        transaction = self.current_transaction.get()
+        if not _plain(query) and isinstance(transaction, WriteSafeTransaction):
+            transaction.changed_schema = True
+        return await super()._run_in_existing_connection(connection, query, args, query_type, table)
 
     def _run_on_thread_connection(self, query: str, args: list[Any]) -> list[dict[str, Any]]:
         # Autocommit (isolation_level=None): a write is committed when execute returns.
-        cursor = self._thread_connection("converting").execute(query, args)
+        cursor = self._execute_kept("converting", query, args)
         rows = cursor.fetchall()
         if not rows:
             return []
@@ -309,7 +401,7 @@ class TunedSQLiteEngine(SQLiteEngine):
     def _fetch_stored_on_thread(
         self, query: str, args: Sequence[Any]
     ) -> tuple[list[str], list[tuple[Any, ...]]]:
-        cursor = self._thread_connection("stored").execute(query, args)
+        cursor = self._execute_kept("stored", query, args)
         rows = cursor.fetchall()
         return [column[0] for column in cursor.description or ()], rows
 

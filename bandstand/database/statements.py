@@ -16,10 +16,13 @@ connection behind a pooler — Close first, in case another client made it alrea
 query runs in it. A schema change that alters a result's types makes the server refuse the old
 statement (0A000); the query is described again, which gives a new name, and run once more.
 
-In a transaction a missing name would abort it, so there the statement stays unnamed: the kept
-description saves the Describe, and Parse goes in the same batch as Bind and Execute. That
-description is thrown away after any failed query on the connection; a column changed to a type
-of the same binary width is read with the old type until then (docs/database.md).
+In a transaction a missing name would abort it, so there the statement stays unnamed, described
+once per transaction: a later run in the same transaction sends Parse in the same batch as Bind
+and Execute. A description is never carried into another transaction, where a migration may
+have changed what the query returns — read with the old description, an int4 column turned
+float4 gave wrong numbers and an int8 one failed — but within one it holds: describing the query
+locked its tables against such a change until the transaction ends. A statement of the
+transaction's own that may change the schema (anything not nameable, `BEGIN` too) drops them.
 
 It overrides private methods of asyncpg's `Connection`: asyncpg is pinned in the lock file, and
 tests/database/test_statements.py fails if a new version moves them.
@@ -71,6 +74,8 @@ class DescribedStatementsConnection(Connection):  # type: ignore[misc]  # asyncp
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._described: dict[Key, Any] = {}
+        # Descriptions made in the transaction under way (see the module's docstring).
+        self._described_in_transaction: dict[Key, Any] = {}
         self._named: dict[Key, Any] = {}
 
     async def _get_statement(
@@ -93,13 +98,22 @@ class DescribedStatementsConnection(Connection):  # type: ignore[misc]  # asyncp
         if named is not False or not use_cache or self._stmt_cache_enabled:
             return await super()._get_statement(query, timeout, **arguments)
         key = (query, record_class, ignore_custom_codec)
-        statement = self._described.get(key)
+        if self._protocol.is_in_transaction():
+            kept = self._described_in_transaction
+        else:
+            kept = self._described
+        statement = kept.get(key)
         if statement is None or statement.closed:
             # asyncpg marks an unnamed statement it made with the cache off as unprepared, so
             # every run of it sends its Parse again, in the same batch as Bind and Execute.
             statement = await super()._get_statement(query, timeout, **arguments)
-            _keep(self._described, key, statement)
+            _keep(kept, key, statement)
         return statement
+
+    async def execute(self, query: str, *args: Any, timeout: float | None = None) -> str:  # noqa: ASYNC109 - asyncpg's signature
+        if not _nameable(query):  # BEGIN, SAVEPOINT, DDL: see `_described_in_transaction`
+            self._described_in_transaction.clear()
+        return await super().execute(query, *args, timeout=timeout)  # type: ignore[no-any-return]
 
     async def _do_execute(
         self,
@@ -116,11 +130,10 @@ class DescribedStatementsConnection(Connection):  # type: ignore[misc]  # asyncp
             "record_class": record_class,
         }
         try:
-            if (
-                self._stmt_cache_enabled
-                or self._protocol.is_in_transaction()
-                or not _nameable(query)
-            ):
+            nameable = _nameable(query)
+            if not nameable:
+                self._described_in_transaction.clear()
+            if self._stmt_cache_enabled or self._protocol.is_in_transaction() or not nameable:
                 return await super()._do_execute(query, executor, timeout, retry, **options)
             key = (query, record_class, ignore_custom_codec)
             named = self._named.get(key)
@@ -167,8 +180,9 @@ class DescribedStatementsConnection(Connection):  # type: ignore[misc]  # asyncp
             result = await executor(named, timeout)
             if statement_name(named) != name:
                 # The schema changed between the two Describes: a name must say what its
-                # statement returns, so this one goes.
+                # statement returns, so this one goes, and so does the older description.
                 await self._protocol.close_statement(named, timeout)
+                self._described.pop(key, None)
                 return result, named
         displaced = _keep(self._named, key, named)
         if displaced is not None:
@@ -180,6 +194,7 @@ class DescribedStatementsConnection(Connection):  # type: ignore[misc]  # asyncp
 
     def _forget(self) -> None:
         self._described.clear()
+        self._described_in_transaction.clear()
         self._named.clear()
 
     def _drop_local_statement_cache(self) -> None:

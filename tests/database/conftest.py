@@ -1,3 +1,4 @@
+from collections import defaultdict
 from collections.abc import AsyncIterator
 
 import pytest
@@ -28,3 +29,14 @@ async def engine(idle_engine: PoolerSafePostgresEngine) -> AsyncIterator[PoolerS
     await idle_engine.start_connection_pool()
     yield idle_engine
     await idle_engine.close_connection_pool()
+
+
+def migrations_ran(check_output: str) -> dict[str, list[bool]]:
+    """What `piccolo migrations check` printed: for each app, whether each migration ran."""
+    ran: dict[str, list[bool]] = defaultdict(list)
+    for line in check_output.splitlines():
+        cells = [cell.strip() for cell in line.split("|")]
+        # A description may hold a "|": the app comes first and whether it ran last.
+        if len(cells) >= 4 and cells[-1] in {"True", "False"}:
+            ran[cells[0]].append(cells[-1] == "True")
+    return dict(ran)

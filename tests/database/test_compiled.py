@@ -31,66 +31,74 @@ from piccolo.table import Table
 
 from bandstand.database.compiled import CompiledQuery, Slot
 from bandstand.database.sqlite import TunedSQLiteEngine, _as_sqlite_text, stored_value_reader
-from project.catalog.tables import Category, Product
+from tests.support.tables import Band, Concert, Manager, Ticket, Venue
 
 
 @pytest.fixture
-async def products(clean_tables: None) -> list[int]:
-    category = (await Category.insert(Category(slug="tools", name="Tools")))[0]["id"]
-    rows = await Product.insert(
-        *(
-            Product(
-                name=f"Product {number}",
-                description="",
-                price=Decimal(number) + Decimal("0.50"),
-                stock=number,
-                category=category,
-            )
-            for number in range(5)
+async def tickets(test_tables: None) -> list[int]:
+    """Five bands of popularity 0 to 4, each with a concert and a ticket; the tickets' ids."""
+    manager = (await Manager.insert(Manager(name="Guido")))[0]["id"]
+    venue = (await Venue.insert(Venue(name="Arena", capacity=500)))[0]["id"]
+    ids = []
+    for number in range(5):
+        band = (await Band.insert(Band(name=f"Band {number}", manager=manager, popularity=number)))[
+            0
+        ]["id"]
+        concert = Concert(
+            band=band,
+            venue=venue,
+            starts=datetime.datetime(2026, 12, number + 1, 20, tzinfo=datetime.UTC),
+            duration=datetime.timedelta(hours=2),
         )
-    )
-    return [row["id"] for row in rows]
+        concert_id = (await Concert.insert(concert))[0]["id"]
+        ticket = Ticket(concert=concert_id, price=Decimal(number) + Decimal("0.50"))
+        ids.append((await Ticket.insert(ticket))[0]["id"])
+    return ids
 
 
-async def test_rows_are_the_ones_piccolo_returns(products: list[int]) -> None:
-    def query(product_id: object) -> object:
-        return Product.select(
-            Product.id, Product.name, Product.price, Product.created_at, Product.category.slug
-        ).where(Product.id == product_id)
+async def test_rows_are_the_ones_piccolo_returns(tickets: list[int]) -> None:
+    def query(ticket_id: object) -> object:
+        return Ticket.select(
+            Ticket.id,
+            Ticket.seat,
+            Ticket.price,
+            Ticket.concert.starts,
+            Ticket.concert._.band._.manager._.name,
+        ).where(Ticket.id == ticket_id)
 
     compiled = CompiledQuery(lambda: query(Slot("id")))  # type: ignore[arg-type, return-value]
-    for product_id in products[:2]:
-        expected = await query(product_id)  # type: ignore[misc]
-        assert [dict(row) for row in await compiled.rows(id=product_id)] == expected
-        assert isinstance(expected[0]["created_at"], datetime.datetime)
+    for ticket_id in tickets[:2]:
+        expected = await query(ticket_id)  # type: ignore[misc]
+        assert [dict(row) for row in await compiled.rows(id=ticket_id)] == expected
+        assert isinstance(expected[0]["concert.starts"], datetime.datetime)
         assert isinstance(expected[0]["price"], Decimal)
+        assert expected[0]["concert.band.manager.name"] == "Guido"
 
 
 async def test_each_shape_is_compiled_once_and_each_run_binds_its_values(
-    products: list[int],
+    tickets: list[int],
 ) -> None:
     built: list[tuple[bool, ...]] = []
 
     def build(above: bool) -> object:
         built.append((above,))
-        query = Product.select(Product.stock).order_by(Product.stock)
-        return query.where(Product.stock > Slot("stock")) if above else query
+        query = Band.select(Band.popularity).order_by(Band.popularity)
+        return query.where(Band.popularity > Slot("popularity")) if above else query
 
     compiled = CompiledQuery(build, paged=True)  # type: ignore[arg-type]
-    page = await compiled.rows(True, stock=1, limit=2, offset=1)
-    assert [row["stock"] for row in page] == [3, 4]
-    assert [row["stock"] for row in await compiled.rows(True, stock=0, limit=2, offset=0)] == [
-        1,
-        2,
-    ]
-    assert [row["stock"] for row in await compiled.rows(False, limit=9, offset=3)] == [3, 4]
+    page = await compiled.rows(True, popularity=1, limit=2, offset=1)
+    assert [row["popularity"] for row in page] == [3, 4]
+    first = await compiled.rows(True, popularity=0, limit=2, offset=0)
+    assert [row["popularity"] for row in first] == [1, 2]
+    last = await compiled.rows(False, limit=9, offset=3)
+    assert [row["popularity"] for row in last] == [3, 4]
     assert built == [(True,), (False,)]
 
 
-async def test_a_missing_value_is_an_error_not_a_null(products: list[int]) -> None:
-    compiled = CompiledQuery(lambda: Product.select().where(Product.id == Slot("id")))
+async def test_a_missing_value_is_an_error_not_a_null(tickets: list[int]) -> None:
+    compiled = CompiledQuery(lambda: Ticket.select().where(Ticket.id == Slot("id")))
     with pytest.raises(KeyError, match="id"):
-        await compiled.rows(ident=products[0])
+        await compiled.rows(ident=tickets[0])
 
 
 class Counter(Table):

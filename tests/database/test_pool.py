@@ -80,3 +80,23 @@ async def test_a_transaction_left_open_is_rolled_back_on_release(
 
     (row,) = await engine.run_ddl("SELECT count(*) AS n FROM release_check")
     assert row["n"] == 0
+
+
+@pytest.mark.timeout(30)
+def test_a_pool_started_again_on_another_event_loop_queues_its_waiters(
+    idle_engine: PoolerSafePostgresEngine,
+) -> None:
+    """As the suite's tests (each on its own loop) and the app's lifespan share the run's
+    engine: waiting for a connection on one loop must not tie the next loop's waiters to it."""
+    engine = idle_engine
+
+    async def three_queries_on_one_connection() -> list[int]:
+        await engine.start_connection_pool()
+        try:
+            queries = (engine.run_ddl(f"SELECT {n} AS n") for n in range(3))
+            return [rows[0]["n"] for rows in await asyncio.gather(*queries)]
+        finally:
+            await engine.close_connection_pool()
+
+    assert asyncio.run(three_queries_on_one_connection()) == [0, 1, 2]
+    assert asyncio.run(three_queries_on_one_connection()) == [0, 1, 2]

@@ -1,8 +1,9 @@
-"""A mixed database workload through the app's own engine, run in its own process.
+"""A mixed database workload through the framework's own engine, run in its own process.
 
     DATABASE_URL=... python -m tests.support.workload --tasks 50 --rounds 6
 
-Each task runs every kind of operation the app does — joined reads, inserts, updates,
+It makes the test tables (tests/support/tables.py) on that database if they are missing. Each
+task runs every kind of operation a site does — joined reads, inserts, updates,
 multi-statement transactions, `.batch()` — and the script prints one JSON line: how many
 operations succeeded, the errors, and whether the rows written add up.
 """
@@ -11,76 +12,84 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import sys
-from collections import Counter
+import uuid
 from collections.abc import Awaitable, Callable
-from decimal import Decimal
+from typing import Any
 
-from piccolo.engine.finder import engine_finder
+from piccolo.engine.base import Engine
+from piccolo.engine.postgres import PostgresEngine
 
-from project.catalog.tables import Category, Product
+from bandstand.database.engine import engine_for
+from bandstand.database.sqlite import TunedSQLiteEngine
+from bandstand.settings import get_settings
+from tests.support import tables
+from tests.support.tables import Band, Manager
 
 
 async def run(tasks: int, rounds: int) -> dict[str, object]:
-    engine = engine_finder()
-    assert engine is not None
-    await engine.start_connection_pool()
-    inserted: Counter[str] = Counter()
+    engine = engine_for(get_settings())
+    pooled = isinstance(engine, PostgresEngine)
+    if pooled:
+        await engine.start_connection_pool()
+    try:
+        return await _workload(engine, tasks, rounds)
+    finally:
+        if pooled:
+            await engine.close_connection_pool()
+        elif isinstance(engine, TunedSQLiteEngine):
+            engine.close_query_threads()
+
+
+async def _workload(engine: Engine[Any], tasks: int, rounds: int) -> dict[str, object]:
+    # A run's own rows, told apart from an earlier run's on the same database (band names are
+    # unique).
+    run_id = uuid.uuid4().hex[:8]
+    numbers = itertools.count()
+    inserted = 0
     errors: list[str] = []
     done = 0
     try:
-        category = (
-            await Category.insert(Category(name=f"load {id(engine)}", slug=f"load-{id(engine)}"))
-        )[0]["id"]
+        await tables.create(engine)
+        manager = (await Manager.insert(Manager(name=f"load {run_id}")))[0]["id"]
     except Exception as error:  # noqa: BLE001 - with a statement cache behind a pooler, even this
-        await engine.close_connection_pool()
         return {"operations": 0, "errors": [_failure(error)], "inserted": 0, "stored": None}
 
-    async def task(number: int) -> None:
-        nonlocal done
+    def new_band(kind: str) -> Band:
+        return Band(name=f"{run_id} {kind} {next(numbers)}", manager=manager)
+
+    async def task() -> None:
+        nonlocal done, inserted
         try:
-            own = (
-                await Product.insert(
-                    Product(
-                        name=f"task {number}", description="", price=Decimal(1), category=category
-                    )
-                )
-            )[0]["id"]
+            own = (await Band.insert(new_band("task")))[0]["id"]
         except Exception as error:  # noqa: BLE001 - every failure is the result
             errors.append(_failure(error))
             return
-        inserted["product"] += 1
+        inserted += 1
 
         async def read() -> None:
-            await (
-                Product.select(Product.name, Product.category.name)
-                .where(Product.category == category)
-                .limit(20)
-            )
+            await Band.select(Band.name, Band.manager.name).where(Band.manager == manager).limit(20)
 
         async def write() -> None:
-            await Product.insert(
-                Product(name=f"extra {number}", description="", price=Decimal(2), category=category)
-            )
-            inserted["product"] += 1
+            nonlocal inserted
+            await Band.insert(new_band("extra"))
+            inserted += 1
 
         async def update() -> None:
-            await Product.update({Product.stock: Product.stock + 1}).where(Product.id == own)
+            await Band.update({Band.popularity: Band.popularity + 1}).where(Band.id == own)
 
         async def transaction() -> None:
+            nonlocal inserted
             async with engine.transaction():
-                await Product.select(Product.stock).where(Product.id == own).first()
-                await Product.update({Product.stock: Product.stock + 1}).where(Product.id == own)
-                await Product.insert(
-                    Product(
-                        name=f"tx {number}", description="", price=Decimal(3), category=category
-                    )
-                )
-            inserted["product"] += 1
+                await Band.select(Band.popularity).where(Band.id == own).first()
+                await Band.update({Band.popularity: Band.popularity + 1}).where(Band.id == own)
+                await Band.insert(new_band("tx"))
+            inserted += 1
 
         async def batch() -> None:
-            query = Product.select(Product.id).where(Product.category == category)
+            query = Band.select(Band.id).where(Band.manager == manager)
             async with await query.batch(batch_size=7) as batches:
                 async for rows in batches:
                     assert rows
@@ -94,19 +103,13 @@ async def run(tasks: int, rounds: int) -> dict[str, object]:
                 except Exception as error:  # noqa: BLE001 - every failure is the result
                     errors.append(_failure(error))
 
-    await asyncio.gather(*(task(number) for number in range(tasks)))
+    await asyncio.gather(*(task() for _ in range(tasks)))
     try:
-        stored: int | None = await Product.count().where(Product.category == category)
+        stored: int | None = await Band.count().where(Band.manager == manager)
     except Exception as error:  # noqa: BLE001
         stored = None
         errors.append(_failure(error))
-    await engine.close_connection_pool()
-    return {
-        "operations": done,
-        "errors": errors,
-        "inserted": inserted["product"],
-        "stored": stored,
-    }
+    return {"operations": done, "errors": errors, "inserted": inserted, "stored": stored}
 
 
 def _failure(error: Exception) -> str:
