@@ -41,6 +41,9 @@ def build_admin(
 ) -> ASGIApp:
     from piccolo_admin.endpoints import create_admin
 
+    from bandstand.admin_crud import use_admin_crud
+
+    use_admin_crud()
     admin = create_admin(
         tables=[
             config for feature in features for config in feature.admin_tables(storage, settings)

@@ -39,6 +39,7 @@ from bandstand.features import Feature, with_framework
 from bandstand.logs import litestar_logging_config
 from bandstand.requests import SiteRequest
 from bandstand.settings import Settings, get_settings
+from bandstand.static_files import StaticFileSystem
 from bandstand.storage.backends import create_storage, require_writable_storage
 from bandstand.storage.base import Storage
 from bandstand.templating import create_template_config
@@ -148,7 +149,9 @@ def create_app(
             *(route for feature in features for route in feature.routes),
             # The site's files first: a site overrides a framework file by giving its path.
             create_static_files_router(
-                path="/static", directories=[settings.path("static"), FRAMEWORK_STATIC]
+                path="/static",
+                directories=[settings.path("static"), FRAMEWORK_STATIC],
+                file_system=StaticFileSystem(),
             ),
             admin_mount(settings, storage, features, name),
         ],

@@ -1,4 +1,5 @@
-"""The outermost layer of the site: the Host check, the request id and the security headers.
+"""The outermost layer of the site: the Host check, the request id and the security headers,
+and a query string the rest can read.
 
 Raw ASGI around the whole app rather than in Litestar's middleware list: Litestar answers a
 path no route matches before that list runs, and its 404 needs the id and the headers too. One
@@ -9,6 +10,7 @@ as three layers they cost a small JSON read much more of its CPU (docs/performan
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Sequence
 
@@ -19,6 +21,27 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from bandstand.headers import SecurityHeaders
 from bandstand.hosts import HostCheck
 from bandstand.request_ids import HEADER, access_logger, bind, incoming_or_new, log_access, unbind
+
+HIGH_BYTE = re.compile(rb"[\x80-\xff]")
+
+
+def readable_query(query: bytes) -> bytes:
+    """`query` with its bytes that are not UTF-8 text percent-encoded, as a browser sends them.
+
+    uvicorn refuses a raw non-ASCII byte in a request target (400), but ASGI leaves it to the
+    server, and one that passes the query's bytes on as they came would break every page:
+    Litestar reads `request.url` (each page and error response does) by decoding the query as
+    UTF-8, which raised on a raw `\\xff`, so that even the error page failed. Encoded, it is the
+    same query to every parser (they percent-decode), and text as it should be.
+    """
+    if query.isascii():
+        return query
+    try:
+        query.decode()
+    except UnicodeDecodeError:
+        return HIGH_BYTE.sub(lambda byte: b"%%%02X" % byte[0][0], query)
+    return query
+
 
 INVALID_HOST = ASGIResponse(
     body=b'{"status_code":400,"detail":"The Host header names no host this site serves."}',
@@ -44,6 +67,9 @@ class EdgeMiddleware:
         if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
+        query = scope["query_string"]
+        if (readable := readable_query(query)) is not query:
+            scope = {**scope, "query_string": readable}
         host = incoming = None
         for name, value in scope["headers"]:
             if name == b"host":

@@ -123,28 +123,43 @@ def _unavailable_or(fallback: Handler) -> Handler:
     return handle
 
 
-# What Litestar's JSON decoding lets through instead of its usual 400: msgspec's errors for
-# invalid UTF-8 in a string and for nesting past its depth limit.
-MALFORMED_BODY_ERROR_TYPES: tuple[type[Exception], ...] = (UnicodeDecodeError, RecursionError)
+# What Litestar's body decoding lets through instead of its usual 400: msgspec's errors for
+# invalid UTF-8 in a JSON string and for nesting past its depth limit; and a multipart form
+# field whose bytes are not text in its character set, or that names a character set Python
+# does not know (LookupError).
+MALFORMED_BODY_ERROR_TYPES: tuple[type[Exception], ...] = (
+    UnicodeDecodeError,
+    RecursionError,
+    LookupError,
+)
 MALFORMED_BODY = "The request body is not valid JSON: invalid UTF-8, or nested too deep."
+MALFORMED_FORM = "The form is not valid: a field's text is not in its character set."
+# Litestar's functions that decode a request's body, and what their failure means.
+_BODY_DECODERS = {"decode_json": MALFORMED_BODY, "parse_multipart_form": MALFORMED_FORM}
 
 
-def from_body_decoding(error: BaseException) -> bool:
-    """Raised while Litestar decoded a request's JSON body (not by the app's own code)."""
+def body_decoding_error(error: BaseException) -> str | None:
+    """What is wrong with the request's body, if `error` was raised while Litestar decoded it
+    (not by the app's own code); else None."""
     frame = error.__traceback__
     while frame is not None:
         code = frame.tb_frame.f_code
-        if code.co_name == "decode_json" and "litestar" in code.co_filename:
-            return True
+        if code.co_name in _BODY_DECODERS and "litestar" in code.co_filename:
+            return _BODY_DECODERS[code.co_name]
         frame = frame.tb_next
-    return False
+    return None
+
+
+def from_body_decoding(error: BaseException) -> bool:
+    """Raised while Litestar decoded a request's body (not by the app's own code)."""
+    return body_decoding_error(error) is not None
 
 
 def _malformed_body_or(fallback: Handler) -> Handler:
     def handle(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
-        if from_body_decoding(error):
+        if detail := body_decoding_error(error):
             return Response(
-                {"status_code": HTTP_400_BAD_REQUEST, "detail": MALFORMED_BODY},
+                {"status_code": HTTP_400_BAD_REQUEST, "detail": detail},
                 status_code=HTTP_400_BAD_REQUEST,
                 media_type=MediaType.JSON,
             )

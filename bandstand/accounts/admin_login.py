@@ -40,6 +40,10 @@ async def throttled_login(
     if body is None:
         await _plain(scope, receive, send, 413, "Login failed: the request is too large.")
         return
+    if not _is_text(body):
+        # piccolo_api decodes it as JSON, and a body that is not UTF-8 was a 500.
+        await _plain(scope, receive, send, 400, "Login failed: the request is not UTF-8 text.")
+        return
     username = _username(body)
     address = scope.get("client")
     client = throttle.client_key(address[0] if address else "unknown")
@@ -79,6 +83,14 @@ async def _read_body(receive: Receive) -> bytes | None:
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
+
+
+def _is_text(body: bytes) -> bool:
+    try:
+        body.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _username(body: bytes) -> str:
