@@ -22,7 +22,11 @@ DEFAULT_FORWARDED_ALLOW_IPS = "127.0.0.1"
 GRACEFUL_SHUTDOWN_SECONDS = 20
 
 
-def serve(host: str = "0.0.0.0", port: str = "") -> None:  # noqa: S104 - a server's job
+def serve(
+    host: str = "0.0.0.0",  # noqa: S104 - a server's job
+    port: str = "",
+    app: str = "main:app",
+) -> None:
     """
     Serve the site with uvicorn (`main:app`): port from PORT (default 8000), worker processes
     from WEB_CONCURRENCY (default 1), X-Forwarded-Proto/For trusted only from the addresses in
@@ -33,6 +37,8 @@ def serve(host: str = "0.0.0.0", port: str = "") -> None:  # noqa: S104 - a serv
         the address to listen on (default 0.0.0.0, every interface).
     :param port:
         the port to listen on (default: PORT, else 8000).
+    :param app:
+        the ASGI app to serve, as module:attribute from the project's folder (default main:app).
     """
     host, port = str(host), str(port)  # targ hands a bare `--port` over as True
     listen_port = _whole_number("--port", port, 1, 65535) if port else _port_from_environment()
@@ -42,7 +48,7 @@ def serve(host: str = "0.0.0.0", port: str = "") -> None:  # noqa: S104 - a serv
     settings = get_settings()
     as_json = settings.log_format == "json"
     uvicorn.run(
-        "main:app",
+        str(app),
         app_dir=str(settings.root),
         host=host,
         port=listen_port,

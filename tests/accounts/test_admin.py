@@ -10,11 +10,10 @@ import pytest
 from piccolo_api.session_auth.tables import SessionsBase
 
 import bandstand.admin
+from bandstand.accounts.tables import Group
 from bandstand.settings import get_settings
 from bandstand.testing.accounts import PASSWORD, People, csrf_token, log_in
-from bandstand.testing.apps import build_app, client_for
-from main import app
-from project.catalog import demo
+from bandstand.testing.apps import build_app, client_for, project_app
 from tests.support import PROJECT_ROOT
 
 
@@ -32,14 +31,14 @@ async def admin_login(
 async def test_site_login_opens_the_admin_and_lists_rows(
     client: httpx.AsyncClient, people: People
 ) -> None:
-    await demo.load()
+    await Group.insert(Group(name="editors"))
     await log_in(client, "staff")
 
-    response = await client.get("/admin/api/tables/product/", params={"__page_size": 50})
+    response = await client.get("/admin/api/tables/group/", params={"__page_size": 50})
 
     assert response.status_code == 200
     names = {row["name"] for row in response.json()["rows"]}
-    assert "Inference box, 1 GPU" in names
+    assert "editors" in names
 
 
 async def test_the_admins_own_login_works_and_the_site_sees_it(
@@ -47,7 +46,7 @@ async def test_the_admins_own_login_works_and_the_site_sees_it(
 ) -> None:
     response = await admin_login(client, "staff")
     assert response.status_code == 200, response.text
-    assert (await client.get("/admin/api/tables/category/")).status_code == 200
+    assert (await client.get("/admin/api/tables/group/")).status_code == 200
     assert (await client.get("/account")).status_code == 200
 
 
@@ -89,23 +88,18 @@ async def test_non_staff_cannot_use_the_admin_after_its_login(
 async def test_staff_edit_a_row_through_the_admin(
     client: httpx.AsyncClient, people: People
 ) -> None:
-    from project.catalog.tables import Category
-
-    await demo.load()
+    group = (await Group.insert(Group(name="editors")))[0]["id"]
     await admin_login(client, "staff")
-    category = await Category.select(Category.id).where(Category.slug == "gpus").first()
-    assert category is not None
 
     response = await client.patch(
-        f"/admin/api/tables/category/{category['id']}/",
-        json={"name": "Accelerators"},
+        f"/admin/api/tables/group/{group}/",
+        json={"name": "reviewers"},
         headers={"X-CSRFToken": client.cookies["csrftoken"]},
     )
 
     assert response.status_code == 200, response.text
-    assert await Category.select(Category.name).where(Category.id == category["id"]).first() == {
-        "name": "Accelerators"
-    }
+    renamed = await Group.select(Group.name).where(Group.id == group).first()
+    assert renamed == {"name": "reviewers"}
 
 
 async def test_logging_out_of_the_site_logs_out_of_the_admin(
@@ -143,7 +137,7 @@ async def test_admin_works_behind_a_proxy_prefix(
     client: httpx.AsyncClient, people: People, prefix: str
 ) -> None:
     """As under `uvicorn --root-path /bandstand` behind a proxy that strips nothing."""
-    transport = httpx.ASGITransport(app=cast(Any, app), root_path=prefix)
+    transport = httpx.ASGITransport(app=cast(Any, project_app()), root_path=prefix)
     async with httpx.AsyncClient(
         transport=transport, base_url=f"http://localhost{prefix}"
     ) as proxied:

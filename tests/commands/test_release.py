@@ -106,15 +106,14 @@ def test_two_releases_at_once_one_migrates_and_both_succeed(
 def test_a_failing_migration_fails_the_release(tmp_path: Path) -> None:
     path = tmp_path / "clash.sqlite3"
     with sqlite3.connect(path) as connection:  # a table a migration is about to create
-        connection.execute("CREATE TABLE category (anything INTEGER)")
+        connection.execute("CREATE TABLE login_throttle (anything INTEGER)")
     connection.close()
     env = {"DATABASE_URL": f"sqlite:///{path}", **SUPERUSER}
 
     first = piccolo("project", "release", env=env)
     assert first.returncode == 1
-    assert 'release: migrations failed: OperationalError: table "category" already exists' in (
-        first.stderr
-    )
+    failed = 'release: migrations failed: OperationalError: table "login_throttle" already exists'
+    assert failed in first.stderr
     assert "superuser 'admin' created" not in first.stdout
     # The failed release let go of the lock: the next one fails the same way, at once.
     again = piccolo("project", "release", env=env)

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from project.catalog.demo import PRODUCTS
 from tests.commands.running import database_state, environment, piccolo
 from tests.support import PROJECT_ROOT
 from tests.support.cli import PICCOLO
@@ -45,8 +44,7 @@ def check_setup_twice(database_url: str) -> None:
     state = database_state(database_url)
     rows = state["rows"]
     assert isinstance(rows, dict)
-    assert rows["product"] == len(PRODUCTS)
-    assert rows["registrant"] > 0
+    assert rows["group"] == 1  # the site's demo data: the pages feature's `team` group
     assert state["superusers"] == ["admin"]
 
     again = piccolo("project", "setup", env={"DATABASE_URL": database_url, **SUPERUSER})
@@ -81,20 +79,20 @@ def test_without_superuser_variables_or_a_terminal_it_succeeds_with_a_hint(
     rows = state["rows"]
     assert isinstance(rows, dict)
     assert state["superusers"] == []
-    assert rows["piccolo_user"] == rows["product"] == 0
+    assert rows["piccolo_user"] == rows["group"] == 0
     assert rows["migration"] > 0
 
 
 def test_a_failing_migration_stops_setup_with_the_reason(tmp_path: Path) -> None:
     path = tmp_path / "clash.sqlite3"
     with sqlite3.connect(path) as connection:  # a table a migration is about to create
-        connection.execute("CREATE TABLE category (anything INTEGER)")
+        connection.execute("CREATE TABLE login_throttle (anything INTEGER)")
     connection.close()
 
     result = piccolo("project", "setup", env={"DATABASE_URL": f"sqlite:///{path}", **SUPERUSER})
 
     assert result.returncode == 1
-    assert 'setup: migrations failed: OperationalError: table "category" already exists' in (
+    assert 'setup: migrations failed: OperationalError: table "login_throttle" already exists' in (
         result.stderr
     )
     assert "superuser 'admin' created" not in result.stdout

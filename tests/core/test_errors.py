@@ -16,12 +16,13 @@ import httpx
 import msgspec
 import pytest
 from litestar import Litestar, get, post
-from litestar.params import JSONBody
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, JSONBody
 from litestar.testing import TestClient
 
 from bandstand.app import create_app
 from bandstand.settings import get_settings
-from bandstand.testing.apps import build_app, client_for
+from bandstand.testing.apps import build_app, client_for, project_app
 from tests.support import PROJECT_ROOT
 
 pytestmark = pytest.mark.engine_independent
@@ -38,6 +39,11 @@ def boom() -> None:
 @post("/echo", sync_to_thread=False, exclude_from_csrf=True)
 def echo(data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
     return data
+
+
+@get("/api/things/{thing_id:int}", sync_to_thread=False)
+def thing(thing_id: FromPath[int]) -> None:
+    raise NotFoundException("No such thing.")
 
 
 @get("/recurse", sync_to_thread=False)
@@ -85,8 +91,7 @@ def app_log_output() -> io.StringIO:
 def restore_logging() -> Iterator[None]:
     """A production app sets up logging for the process: give it back to the suite's app."""
     yield
-    from main import app
-
+    app = project_app()
     assert app.logging_config is not None
     app.logging_config.configure()
 
@@ -100,7 +105,7 @@ async def production(clean_tables: None, restore_logging: None) -> AsyncIterator
         log_format="json",
         log_level="INFO",
     )
-    for handler in (boom, echo, recurse):
+    for handler in (boom, echo, recurse, thing):
         app.register(handler)
     async with client_for(app) as client:
         yield Site(client, app_log_output())
@@ -170,13 +175,13 @@ async def test_an_unknown_path_is_a_page_for_a_browser_and_json_otherwise(
 
 async def test_a_missing_static_file_and_an_api_404_keep_their_kind(production: Site) -> None:
     static = await production.client.get("/static/no-such.css", headers=BROWSER)
-    api = await production.client.get("/api/products/999999", headers=BROWSER)
+    api = await production.client.get("/api/things/999999", headers=BROWSER)
 
     assert static.status_code == 404
     assert "Page not found" in static.text
     assert "no-such.css" not in static.text  # Litestar's detail names the file: not on a page
     assert api.status_code == 404
-    assert api.json()["detail"] == "No such product."
+    assert api.json()["detail"] == "No such thing."
 
 
 def test_with_debug_the_500_is_litestars_debug_page() -> None:

@@ -1,9 +1,10 @@
 """Requests leave no reference cycles: what a request made is freed when it ends.
 
 Objects in a cycle wait for the garbage collector instead, whose passes then run every few
-requests under load; one cycle per request (htmx's request class) cost a one-product JSON read a
+requests under load; one cycle per request (htmx's request class) cost a one-row JSON read a
 tenth of its throughput (bench/). The app is called as uvicorn calls it, without an HTTP client
-whose own objects would be counted too, on routes of the core features (the demos can be removed).
+whose own objects would be counted too: the framework's routes, and a feature's JSON API (the
+tests' own feature, tests/support/bands.py).
 """
 
 from __future__ import annotations
@@ -13,15 +14,18 @@ import re
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
+import anyio
 import msgspec
 import pytest
 from litestar import Litestar
 
 from bandstand.accounts.sessions import SESSION_COOKIE, start_session
 from bandstand.accounts.users import create_user
+from bandstand.app import create_app
 from bandstand.settings import get_settings
 from bandstand.testing.accounts import CSRF_FIELD, PASSWORD
-from bandstand.testing.apps import build_app
+from tests.support.bands import BANDS
+from tests.support.tables import Band
 
 REQUESTS = 20
 
@@ -85,11 +89,13 @@ class Site(msgspec.Struct):
 
 
 @pytest.fixture
-async def site(clean_tables: None) -> AsyncIterator[Site]:
-    app = await build_app(
-        environment="production", secret_key="k" * 48, allowed_hosts=("localhost",)
+async def site(clean_tables: None, test_tables: None) -> AsyncIterator[Site]:
+    settings = msgspec.structs.replace(
+        get_settings(), environment="production", secret_key="k" * 48, allowed_hosts=("localhost",)
     )
+    app = await anyio.to_thread.run_sync(create_app, [BANDS], settings)
     staff = await create_user("staff", "staff@example.com", PASSWORD, admin=True)
+    await Band.insert(Band(name="Pythonistas"))  # a row for the JSON read to serialise
     async with app.lifespan():
         page = await call(app, "GET", "/login")
         token = CSRF_FIELD.search(page.body.decode())
@@ -117,29 +123,28 @@ def collector_paused() -> Iterator[None]:
         gc.enable()
 
 
-def conversation(number: int) -> bytes:
-    return msgspec.json.encode({"title": f"Conversation {number}"})
+def band(number: int) -> bytes:
+    return msgspec.json.encode({"name": f"Band {number}"})
 
 
 # For each kind: the status it must answer, and its n-th request (method, URL, headers, body).
 MakeRequest = Callable[[Site, int], tuple[str, str, Headers, bytes]]
 REQUESTS_BY_KIND: dict[str, tuple[int, MakeRequest]] = {
-    "page": (200, lambda s, n: ("GET", "/", [], b"")),
     "page with a form": (200, lambda s, n: ("GET", "/login", [], b"")),
     "signed-in page": (200, lambda s, n: ("GET", "/account", s.signed_in(), b"")),
     "signed-in JSON read": (
         200,
-        lambda s, n: ("GET", "/api/chat/conversations", s.signed_in(), b""),
+        lambda s, n: ("GET", "/api/bands", s.signed_in(), b""),
     ),
     "probe reading the database": (200, lambda s, n: ("GET", "/readyz", [], b"")),
     "no such page": (404, lambda s, n: ("GET", "/no/such/page", [], b"")),
     "JSON write": (
         201,
-        lambda s, n: ("POST", "/api/chat/conversations", s.writing(), conversation(n)),
+        lambda s, n: ("POST", "/api/bands", s.writing(), band(n)),
     ),
     "write without a CSRF token": (
         403,
-        lambda s, n: ("POST", "/api/chat/conversations", s.writing(token=False), conversation(n)),
+        lambda s, n: ("POST", "/api/bands", s.writing(token=False), band(n)),
     ),
 }
 

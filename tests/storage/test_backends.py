@@ -22,9 +22,11 @@ from botocore.exceptions import (  # type: ignore[import-untyped]
     ClientError,
     NoCredentialsError,
 )
+from litestar import Litestar
 from PIL import Image
 
 import bandstand.storage.s3
+from bandstand.app import create_app
 from bandstand.settings import get_settings
 from bandstand.storage.base import KEY, FileMissing, InvalidKey, Storage, StoredFile, new_key
 from bandstand.storage.filesystem import FileSystemStorage
@@ -33,34 +35,35 @@ from bandstand.storage.s3 import S3Storage
 from bandstand.testing.accounts import PASSWORD, People, log_in
 from bandstand.testing.apps import build_app, client_for
 from tests.storage.conftest import Backend
+from tests.support.bands import BANDS, POSTER_FOLDER
 from tests.support.s3_server import raw_s3
 
 HEX = uuid.UUID(int=0xA1).hex
 # Keys `new_key` cannot make. Each must be refused before the backend is touched.
 BAD_KEYS = [
     "../etc/passwd",
-    "registrants/../../x.jpg",
-    f"registrants/../{HEX}.jpg",
+    "posters/../../x.jpg",
+    f"posters/../{HEX}.jpg",
     "/etc/passwd",
-    f"/registrants/{HEX}.jpg",
+    f"/posters/{HEX}.jpg",
     "..",
     ".",
     "",
-    f"registrants/{HEX}.jpg\0.png",
-    f"registrants/{HEX}\0.jpg",
-    f"Registrants/{HEX}.jpg",
-    f"registrants/{HEX.upper()}.jpg",
-    f"registrants/{HEX}.JPG",
-    f"registrants//{HEX}.jpg",
-    f"registrants/{HEX}.jpg/",
-    f"registrants/{HEX}.jpg\n",
-    f"registrants\\{HEX}.jpg",
-    f"a/registrants/{HEX}.jpg",
-    f"registrants/{HEX[:-1]}.jpg",
-    f"registrants/{HEX}",
-    "registrants/.htaccess",
+    f"posters/{HEX}.jpg\0.png",
+    f"posters/{HEX}\0.jpg",
+    f"Posters/{HEX}.jpg",
+    f"posters/{HEX.upper()}.jpg",
+    f"posters/{HEX}.JPG",
+    f"posters//{HEX}.jpg",
+    f"posters/{HEX}.jpg/",
+    f"posters/{HEX}.jpg\n",
+    f"posters\\{HEX}.jpg",
+    f"a/posters/{HEX}.jpg",
+    f"posters/{HEX[:-1]}.jpg",
+    f"posters/{HEX}",
+    "posters/.htaccess",
 ]
-BAD_FOLDERS = ["", "..", "../etc", "/registrants", "registrants/", "a/b", "Registrants", "x\0"]
+BAD_FOLDERS = ["", "..", "../etc", "/posters", "posters/", "a/b", "Posters", "x\0"]
 
 # Marks for tests that run on one backend only and never touch the database.
 engine_independent = pytest.mark.engine_independent
@@ -159,7 +162,7 @@ async def test_a_folder_new_key_cannot_use_is_refused(storage: Storage, folder: 
 
 
 async def test_media_serves_a_stored_file_to_staff_only(backend: Backend, people: People) -> None:
-    key, data = new_key("registrants", "png"), png()
+    key, data = new_key("posters", "png"), png()
     seeder = backend.storage()
     await seeder.save(key, data, "image/png")
     await seeder.aclose()
@@ -182,11 +185,11 @@ async def test_media_serves_a_stored_file_to_staff_only(backend: Backend, people
     async with client_for(app) as staff:
         await log_in(staff, "staff")
         response = await staff.get(f"/media/{key}")
-        unknown = await staff.get(f"/media/{new_key('registrants', 'png')}")
+        unknown = await staff.get(f"/media/{new_key('posters', 'png')}")
         malformed = [
             await staff.get(f"/media/{path}")
             for path in (
-                "registrants/not-a-key.png",
+                "posters/not-a-key.png",
                 key.upper(),
                 key + "x",
                 f"{key}%00.html",
@@ -206,7 +209,13 @@ async def test_media_serves_a_stored_file_to_staff_only(backend: Backend, people
     assert [answer.status_code for answer in malformed] == [404] * len(malformed)
 
 
-# Piccolo Admin's media column on an app with each backend
+# Piccolo Admin's media column on an app with each backend: the posters of the tests' own
+# feature (tests/support/bands.py)
+
+
+async def app_with_posters(backend: Backend) -> Litestar:
+    settings = msgspec.structs.replace(get_settings(), **backend.settings)
+    return await anyio.to_thread.run_sync(create_app, [BANDS], settings)
 
 
 async def admin_login(client: httpx.AsyncClient, username: str) -> dict[str, str]:
@@ -222,12 +231,12 @@ async def admin_login(client: httpx.AsyncClient, username: str) -> dict[str, str
     return headers
 
 
-async def upload_photo(
+async def upload_poster(
     client: httpx.AsyncClient, headers: dict[str, str], content: bytes, filename: str
 ) -> httpx.Response:
     return await client.post(
         "/admin/api/media/",
-        data={"table_name": "registrant", "column_name": "photo"},
+        data={"table_name": "poster", "column_name": "image"},
         files={"file": (filename, content, "image/png")},
         headers=headers,
     )
@@ -236,23 +245,23 @@ async def upload_photo(
 async def test_admin_upload_stores_a_cleaned_image_in_the_backend(
     backend: Backend, people: People
 ) -> None:
-    app = await build_app(**backend.settings)
+    app = await app_with_posters(backend)
     async with client_for(app) as client:
         headers = await admin_login(client, "staff")
 
-        response = await upload_photo(client, headers, png((40, 30)), "photo.png")
+        response = await upload_poster(client, headers, png((40, 30)), "photo.png")
 
         assert response.status_code == 200, response.text
         key = response.json()["file_key"]
         served = await client.get(f"/media/{key}")
         url = await client.post(
             "/admin/api/media/generate-file-url/",
-            json={"table_name": "registrant", "column_name": "photo", "file_key": key},
+            json={"table_name": "poster", "column_name": "image", "file_key": key},
             headers=headers,
         )
 
     assert KEY.fullmatch(key)
-    assert key.startswith("registrants/")
+    assert key.startswith(f"{POSTER_FOLDER}/")
     assert key.endswith(".png")
     assert await backend.everything() == [_stored_name(backend, key)]
     storage = backend.storage()
@@ -272,11 +281,11 @@ async def test_admin_upload_stores_a_cleaned_image_in_the_backend(
 async def test_admin_refuses_a_text_file_named_like_an_image(
     backend: Backend, people: People
 ) -> None:
-    app = await build_app(**backend.settings)
+    app = await app_with_posters(backend)
     async with client_for(app) as client:
         headers = await admin_login(client, "staff")
 
-        response = await upload_photo(client, headers, b"not an image, honest\n", "photo.png")
+        response = await upload_poster(client, headers, b"not an image, honest\n", "photo.png")
 
     assert response.status_code == 422
     assert response.json()["detail"] == "The file is not a JPEG, PNG or WebP image."
@@ -284,11 +293,11 @@ async def test_admin_refuses_a_text_file_named_like_an_image(
 
 
 async def test_admin_media_upload_is_for_staff_only(backend: Backend, people: People) -> None:
-    app = await build_app(**backend.settings)
+    app = await app_with_posters(backend)
     async with client_for(app) as client:
         headers = await admin_login(client, "plain")
 
-        response = await upload_photo(client, headers, png(), "photo.png")
+        response = await upload_poster(client, headers, png(), "photo.png")
 
     assert response.status_code in {401, 403}
     assert await backend.everything() == []

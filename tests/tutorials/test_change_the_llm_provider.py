@@ -1,6 +1,6 @@
-"""Each tutorial in docs/tutorials/, followed word for word in a fresh copy of the project:
-every command, every edit, every page and output it promises (runner.py; the conventions are
-in docs/tutorials/README.md)."""
+"""docs/tutorials/change-the-llm-provider.md (the chat demo's), followed word for word in a fresh
+copy of the project, and its table of providers checked row by row (runner.py; the conventions
+are in docs/tutorials/README.md)."""
 
 from __future__ import annotations
 
@@ -14,27 +14,10 @@ from tests.tutorials.conftest import TUTORIALS
 from tests.tutorials.markdown import Block, parse
 from tests.tutorials.runner import run_tutorial
 
-# They build their own databases and servers, whichever pass runs the suite.
+# It builds its own database and server, whichever pass runs the suite.
 pytestmark = [pytest.mark.engine_independent, pytest.mark.timeout(300)]
 
-
-def test_add_a_page(project: Path, logs: Path) -> None:
-    transcript = run_tutorial(TUTORIALS / "add-a-page.md", project, logs)
-
-    tests = next(output for output in transcript.outputs if " passed" in output)
-    assert re.search(r"\b\d+ passed\b", tests), tests
-    assert "failed" not in tests
-
-
-def test_add_a_table(project: Path, logs: Path) -> None:
-    run_tutorial(TUTORIALS / "add-a-table.md", project, logs)
-
-    (migration,) = [
-        path
-        for path in (project / "piccolo_migrations").glob("*.py")
-        if "reading_list_item" in path.read_text()
-    ]
-    assert '"author"' in migration.read_text()
+TUTORIAL = TUTORIALS / "change-the-llm-provider.md"
 
 
 def test_change_the_llm_provider(project: Path, logs: Path, fake_llm: FakeLLM) -> None:
@@ -45,9 +28,7 @@ def test_change_the_llm_provider(project: Path, logs: Path, fake_llm: FakeLLM) -
         "api.openai.com": "127.0.0.1",
     }
 
-    transcript = run_tutorial(
-        TUTORIALS / "change-the-llm-provider.md", project, logs, substitutions=openai
-    )
+    transcript = run_tutorial(TUTORIAL, project, logs, substitutions=openai)
 
     first, second = transcript.chats
     # The first answer streamed from the provider the tutorial set, token by token...
@@ -65,7 +46,7 @@ def test_change_the_llm_provider(project: Path, logs: Path, fake_llm: FakeLLM) -
 
 def provider_table() -> list[dict[str, str]]:
     """The tutorial's table of providers: each cell's `code`, or "" for none."""
-    text = (TUTORIALS / "change-the-llm-provider.md").read_text()
+    text = TUTORIAL.read_text()
     start = text.index("| provider |")
     header, _, *rows = text[start : text.index("\n\n", start)].splitlines()
     names = [cell.strip().strip("`") for cell in header.strip("|").split("|")]
@@ -90,39 +71,8 @@ def test_each_provider_row_gives_the_provider_it_names(row: dict[str, str]) -> N
     assert provider_for(settings).name == row["the chat says"]
 
 
-def test_remove_the_demos(project: Path, logs: Path) -> None:
-    transcript = run_tutorial(TUTORIALS / "remove-the-demos.md", project, logs)
-
-    for gone in ("catalog", "webinars", "dashboard"):
-        assert not (project / "project" / gone).exists()
-        assert f"project.{gone}" not in (project / "project/features.py").read_text()
-    tests = next(output for output in transcript.outputs if " passed" in output)
-    assert re.search(r"\b\d+ passed\b", tests), tests
-
-
-def test_sqlite_to_postgresql(project: Path, logs: Path, fresh_postgres_url: str) -> None:
-    postgres_url = fresh_postgres_url
-    # The reader's managed database: the test's own, on the local server.
-    database = {"postgresql://app:PASSWORD@db.example.com:5432/app?sslmode=require": postgres_url}
-
-    transcript = run_tutorial(
-        TUTORIALS / "sqlite-to-postgresql.md", project, logs, substitutions=database
-    )
-
-    counts = re.compile(
-        r"(backed up to|restored from) .*: (\d+) rows of (\d+) tables and (\d+) files"
-    )
-    found = [match.groups() for output in transcript.outputs for match in counts.finditer(output)]
-    (backed_up, restored) = found
-    assert backed_up[0] == "backed up to"
-    assert restored[1:] == backed_up[1:]
-    rows, files = int(backed_up[1]), int(backed_up[3])
-    assert rows > 32  # the demo's products, at least
-    assert files > 0  # and its photos
-
-
 def test_the_provider_the_tutorial_applies_is_its_tables_first_row() -> None:
-    steps = parse(TUTORIALS / "change-the-llm-provider.md")
+    steps = parse(TUTORIAL)
     edit = next(step for step in steps if isinstance(step, Block) and step.kind == "edit")
     applied = dict(line[1:].split("=", 1) for line in edit.text.splitlines() if line[0] == "+")
 
