@@ -1,5 +1,8 @@
 """The stress suite's figures: what each part did (requests, errors, faults survived, payloads
-tried, rows verified), printed as a table at the end and written under bench/results/."""
+tried, rows verified), printed as a table at the end and written under bench/results/.
+
+A run that covers some parts only (one file, `-k`) replaces those parts' rows in the written
+results and keeps the others', so running the suite file by file still leaves a whole table."""
 
 from __future__ import annotations
 
@@ -50,10 +53,33 @@ class Figures:
     def write(self, folder: Path = RESULTS) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         stem = folder / f"stress-{self.database}"
+        everything = Figures(self.database, merged(earlier(stem.with_suffix(".json")), self.rows))
         stem.with_suffix(".json").write_bytes(
-            msgspec.json.format(msgspec.json.encode({"database": self.database, "rows": self.rows}))
+            msgspec.json.format(
+                msgspec.json.encode({"database": self.database, "rows": everything.rows})
+            )
         )
-        stem.with_suffix(".md").write_text(self.table())
+        stem.with_suffix(".md").write_text(everything.table())
+
+
+class Written(msgspec.Struct):
+    database: str
+    rows: list[Figure]
+
+
+def earlier(path: Path) -> list[Figure]:
+    """The rows written before, if they can be read."""
+    try:
+        return msgspec.json.decode(path.read_bytes(), type=Written).rows
+    except (OSError, msgspec.DecodeError):
+        return []
+
+
+def merged(old: list[Figure], new: list[Figure]) -> list[Figure]:
+    """`old` with the parts `new` has replaced by `new`'s rows, in the order parts first came."""
+    parts = list(dict.fromkeys([row.part for row in old] + [row.part for row in new]))
+    fresh = {row.part for row in new}
+    return [row for part in parts for row in (new if part in fresh else old) if row.part == part]
 
 
 def _number(value: int | float) -> str:

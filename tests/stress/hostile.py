@@ -1,6 +1,7 @@
-"""Shared by the hostile-input tests: the project's tables and text columns (so a new feature's
-are covered without editing the tests), a fingerprint of everything stored, a request counter,
-and the page audit that collects every escaping problem before failing."""
+"""Shared by the hostile-input tests: the site's tables and text columns (every table of the
+features the app under test was built from, so a new feature's are covered without editing
+the tests), a fingerprint of everything stored, a request counter, and the page audit that
+collects every escaping problem before failing."""
 
 from __future__ import annotations
 
@@ -10,24 +11,27 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import httpx
+from litestar import Litestar
 from piccolo.apps.user.tables import BaseUser
 from piccolo.columns import Column, Secret, Text, Varchar
 from piccolo.table import Table
 from piccolo_api.session_auth.tables import SessionsBase
 
+from bandstand.app import site_of
 from bandstand.features import with_framework
-from project.features import FEATURES
 from tests.stress.markup import injected, leaks, shown
 
 HTML = {"accept": "text/html"}
 
 
-def project_tables() -> list[type[Table]]:
-    """Users, sessions and every feature's tables, parents before children."""
+def site_tables(app: Litestar) -> list[type[Table]]:
+    """Users, sessions and the tables of every feature `app` serves, parents before
+    children."""
+    features, _ = site_of(app)
     return [
         BaseUser,
         SessionsBase,
-        *(table for feature in with_framework(FEATURES) for table in feature.tables),
+        *(table for feature in with_framework(features) for table in feature.tables),
     ]
 
 
@@ -44,18 +48,19 @@ def column_name(column: Column) -> str:
     return f"{column._meta.table._meta.tablename}.{column._meta.name}"
 
 
-async def row_counts(skip: Sequence[type[Table]] = ()) -> dict[str, int]:
+async def row_counts(app: Litestar, skip: Sequence[type[Table]] = ()) -> dict[str, int]:
     return {
         table._meta.tablename: await table.count()
-        for table in project_tables()
+        for table in site_tables(app)
         if table not in skip
     }
 
 
-async def fingerprint(skip: Sequence[type[Table]] = ()) -> str:
-    """A digest of every row of every project table: equal digests, nothing written."""
+async def fingerprint(app: Litestar, skip: Sequence[type[Table]] = ()) -> str:
+    """A digest of every row of every table of `app`'s site: equal digests, nothing
+    written."""
     digest = hashlib.sha256()
-    for table in project_tables():
+    for table in site_tables(app):
         if table in skip:
             continue
         rows = await table.select().order_by(table._meta.primary_key)

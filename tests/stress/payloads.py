@@ -70,7 +70,7 @@ SQL: tuple[str, ...] = (
     "' OR '1'='1",
     "' OR 1=1 --",
     '" OR ""="',
-    "1; DROP TABLE product; --",
+    "1; DROP TABLE album; --",
     "'; DELETE FROM piccolo_user; --",
     "' UNION SELECT username, password FROM piccolo_user --",
     "') UNION SELECT NULL, NULL, NULL --",

@@ -1,9 +1,10 @@
-"""Schemathesis against the app's own OpenAPI schema, every operation, anonymous and as staff:
-no 5xx, and every answer as the schema says (status, content type, body, headers), requests
-refused as the schema says and schema-valid ones accepted.
+"""Schemathesis against the app's own OpenAPI schema, every operation (the framework's and the
+sample site's JSON API), anonymous and as staff: no 5xx, and every answer as the schema says
+(status, content type, body, headers), requests refused as the schema says and schema-valid
+ones accepted.
 
-In-process (ASGI) on the suite's database, with the demo data loaded so ids in paths and bodies
-find real rows. Seeded: a run sends the same requests on the same data.
+In-process (ASGI) on the suite's database, with every feature's demo data loaded so ids in
+paths and bodies find real rows. Seeded: a run sends the same requests on the same data.
 """
 
 from __future__ import annotations
@@ -13,12 +14,11 @@ from collections.abc import Iterator
 
 import anyio
 import pytest
+from litestar import Litestar
 from schemathesis.python import asgi
 
-from bandstand.app import create_app
+from bandstand.app import site_of
 from bandstand.features import with_framework
-from bandstand.settings import get_settings
-from project.features import FEATURES
 from tests.stress.figures import Figures
 from tests.stress.fuzzing import (
     HOST,
@@ -30,6 +30,7 @@ from tests.stress.fuzzing import (
     fuzz,
     stop_the_app,
 )
+from tests.support.sample import sample_app
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -38,22 +39,23 @@ PASSWORD = "correct horse battery"
 CSRF_FIELD = re.compile(r'name="_csrf_token" value="([^"]+)"')
 
 
-async def _load_data() -> None:
-    """Empty tables, the demo data, and a staff account."""
+async def _load_data(app: Litestar) -> None:
+    """Empty tables, every feature's demo data, and a staff account."""
     from piccolo.apps.user.tables import BaseUser
     from piccolo.table import Table
     from piccolo_api.session_auth.tables import SessionsBase
 
     from bandstand.accounts.users import create_user
 
+    features = with_framework(site_of(app)[0])
     tables: list[type[Table]] = [
         BaseUser,
         SessionsBase,
-        *(table for feature in with_framework(FEATURES) for table in feature.tables),
+        *(table for feature in features for table in feature.tables),
     ]
     for table in reversed(tables):
         await table.delete(force=True)
-    for feature in with_framework(FEATURES):
+    for feature in features:
         if feature.load_demo:
             await feature.load_demo()
     await create_user("fuzzer", "fuzzer@example.com", PASSWORD, admin=True)
@@ -81,9 +83,10 @@ def _staff_headers(app: CountingApp) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def app() -> Iterator[CountingApp]:
-    anyio.run(_load_data)
-    counting = CountingApp(create_app(FEATURES, get_settings()))
+def app(tables_made: None) -> Iterator[CountingApp]:
+    sample = sample_app()  # its own: schemathesis runs its lifespan on a loop of its own
+    anyio.run(_load_data, sample)
+    counting = CountingApp(sample)
     try:
         yield counting
     finally:

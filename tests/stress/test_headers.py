@@ -1,12 +1,11 @@
 """Security headers and cookie flags on every page, in production mode: every GET route the app
-has (read from `app.routes`, so a new page is checked without being listed here), every static
-and uploaded file, the error pages, the Piccolo Admin mount, anonymous and logged in; and every
-cookie any of them, or a login, logout or form, sets.
+has (the framework's and the sample site's, read from `app.routes`, so a new page is checked
+without being listed here), every static and uploaded file, the error pages, the Piccolo Admin
+mount, anonymous and logged in; and every cookie any of them, or a login, logout or form, sets.
 """
 
 from __future__ import annotations
 
-import datetime
 import re
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ from litestar import Litestar
 from litestar.routes import HTTPRoute
 
 from bandstand.accounts.users import create_user
-from bandstand.app import FRAMEWORK_STATIC
+from bandstand.app import FRAMEWORK_STATIC, site_of
 from bandstand.features import with_framework
 from bandstand.headers import (
     CONTENT_SECURITY_POLICY,
@@ -33,13 +32,10 @@ from bandstand.headers import (
 )
 from bandstand.storage.routes import MEDIA_PREFIX
 from bandstand.testing.accounts import PASSWORD, csrf_token, log_in
-from bandstand.testing.apps import build_app
-from project.catalog.tables import Category, Product
-from project.chat.tables import Conversation
-from project.features import FEATURES
-from project.webinars.tables import Registrant
 from tests.stress.figures import Figures
 from tests.support import PROJECT_ROOT
+from tests.support.sample import build_sample_app
+from tests.support.tables import Album, Band, Fan
 
 pytestmark = pytest.mark.engine_independent
 
@@ -141,27 +137,23 @@ def get_routes(app: Litestar) -> list[str]:
     )
 
 
-async def _load_rows() -> dict[str, list[str]]:
-    """The demo data, and the values for every path parameter a GET route has."""
-    for feature in with_framework(FEATURES):
+async def _load_rows(app: Litestar) -> dict[str, list[str]]:
+    """Every feature's demo data, and the values for every path parameter a GET route has."""
+    features, _ = site_of(app)
+    for feature in with_framework(features):
         if feature.load_demo:
             await feature.load_demo()
-    staff = await create_user("boss", "boss@example.com", PASSWORD, admin=True, superuser=True)
+    await create_user("boss", "boss@example.com", PASSWORD, admin=True, superuser=True)
     await create_user("plain", "plain@example.com", PASSWORD)
-    now = datetime.datetime.now(datetime.UTC)
-    conversation = await Conversation.insert(
-        Conversation(owner=staff, title="Headers", created_at=now, updated_at=now)
-    )
-    product = await Product.select(Product.id).first()
-    registrant = await Registrant.select(Registrant.id).first()
-    photos = await Registrant.select(Registrant.photo).where(Registrant.photo.is_not_null())
-    assert product
-    assert registrant
+    album = await Album.select(Album.id).first()
+    fan = await Fan.select(Fan.id).first()
+    photos = await Fan.select(Fan.photo).where(Fan.photo.is_not_null())
+    assert album
+    assert fan
     assert photos
     return {
-        "product_id": [str(product["id"])],
-        "registrant_id": [str(registrant["id"])],
-        "conversation_id": [str(conversation[0]["id"])],
+        "album_id": [str(album["id"])],
+        "fan_id": [str(fan["id"])],
         "key": [row["photo"] for row in photos],
         "file_path": STATIC_FILES,
         "path": ["no-such-schema-page"],
@@ -181,14 +173,14 @@ def tally(figures: Figures) -> Iterator[Tally]:
 
 
 @pytest.fixture
-async def site(clean_tables: None, tally: Tally) -> AsyncIterator[Site]:
-    parameters = await _load_rows()
-    app = await build_app(
+async def site(clean_tables: None, test_tables: None, tally: Tally) -> AsyncIterator[Site]:
+    app = await build_sample_app(
         environment="production",
         secret_key="x" * 48,
         allowed_hosts=("localhost",),
         signup_enabled=True,
     )
+    parameters = await _load_rows(app)
     transport = httpx.ASGITransport(app=cast(Any, app))
     # Three sessions on one app, in one lifespan (one database pool).
     async with (
@@ -295,13 +287,14 @@ async def test_error_pages_send_the_security_headers(site: Site) -> None:
     cases = [
         (site.anonymous, "/no-such-page", 404),
         (site.anonymous, "/api/no-such-endpoint", 404),
-        (site.anonymous, "/products/999999", 404),
-        (site.anonymous, f"{MEDIA_PREFIX}registrants/none.jpg", 303),
-        (site.staff, f"{MEDIA_PREFIX}registrants/none.jpg", 404),
-        (site.plain, "/dashboard", 403),
-        (site.plain, "/api/dashboard", 403),
-        (site.anonymous, "/api/dashboard", 401),
-        (site.anonymous, "/api/products?page=0", 400),
+        (site.anonymous, "/albums/999999", 404),
+        (site.anonymous, f"{MEDIA_PREFIX}fans/none.jpg", 303),
+        (site.staff, f"{MEDIA_PREFIX}fans/none.jpg", 404),
+        (site.plain, "/fans", 403),
+        (site.plain, "/backstage", 403),
+        (site.plain, "/api/fans", 403),
+        (site.anonymous, "/api/fans", 401),
+        (site.anonymous, "/api/albums?page=0", 400),
     ]
     for client, url, status in cases:
         response = await visit(site, client, url)
@@ -320,8 +313,8 @@ async def test_the_admin_mount(site: Site) -> None:
     assert "csrftoken" in site.tally.cookies
     assets = re.findall(r'(?:src|href)="\./(assets/[^"]+)"', index.text)
     assert assets
-    table = Product._meta.tablename
-    row = site.parameters["product_id"][0]
+    table = Album._meta.tablename
+    row = site.parameters["album_id"][0]
     paths = [
         "/admin",
         *(f"/admin/{asset}" for asset in assets),
@@ -355,12 +348,12 @@ async def test_the_admin_mount(site: Site) -> None:
 
 
 async def test_cookies_set_by_logins_forms_and_logout(site: Site) -> None:
-    token = await csrf_token(site.staff, "/products/new")
-    category = await Category.select(Category.id).first()
-    assert category
+    token = await csrf_token(site.staff, "/albums/new")
+    band = await Band.select(Band.id).first()
+    assert band
     created = await site.staff.post(
-        "/products/new",
-        data={"name": "Cookie jar", "price": "3.50", "category_id": category["id"]},
+        "/albums/new",
+        data={"title": "Cookie jar", "price": "3.50", "band_id": band["id"]},
         headers={"x-site-csrf": token},
     )
     check_response(site, created)

@@ -1,6 +1,7 @@
 """Hostile request bodies: malformed JSON, wrong types, unknown and missing fields on every JSON
 write in the OpenAPI schema (400 with a message, nothing written); and bodies larger than the
-app accepts, sent to a real server, refused with 413 before they have been read whole."""
+app accepts, sent to a real server (the sample site), refused with 413 before they have been
+read whole: every kind of write the framework and the sample site have, and the admin's."""
 
 from __future__ import annotations
 
@@ -15,14 +16,15 @@ from urllib.parse import urlsplit
 import httpx
 import msgspec
 import pytest
+from litestar import Litestar
 from piccolo_api.session_auth.tables import SessionsBase
 
 from bandstand.accounts.tables import LoginThrottle
 from bandstand.testing.accounts import CSRF_FIELD, People, log_in_for_api
-from project.catalog.tables import Category
 from tests.stress.figures import Figures
 from tests.stress.hostile import Counter, fingerprint
-from tests.support.accounts import SITE_PASSWORD
+from tests.stress.traffic import SUPERUSER, SUPERUSER_PASSWORD
+from tests.support.tables import Band
 
 pytestmark = pytest.mark.engine_independent
 
@@ -82,37 +84,28 @@ def resolve(schema: dict[str, Any], components: dict[str, Any]) -> dict[str, Any
 
 
 async def test_malformed_json_wrong_types_and_unknown_fields_are_400_with_a_message(
-    client: httpx.AsyncClient, people: People, figures: Figures
+    client: httpx.AsyncClient, sample: Litestar, people: People, figures: Figures
 ) -> None:
     counter = Counter()
     counter.attach(client)
-    category = (await Category.insert(Category(name="Tools", slug="tools")))[0]["id"]
+    band = (await Band.insert(Band(name="Pythonistas")))[0]["id"]
     await log_in_for_api(client, "boss")
-    product = (
-        await client.post(
-            "/api/products", json={"name": "Saw", "price": "1.00", "category_id": category}
-        )
+    album = (
+        await client.post("/api/albums", json={"title": "Blue", "price": "1.00", "band_id": band})
     ).json()["id"]
-    conversation = (await client.post("/api/chat/conversations", json={"title": "t"})).json()
-    in_a_week = "2099-01-01"
     # A valid body and concrete path per JSON write; a new one must be added here.
     valid: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {
-        ("post", "/api/products"): (
-            "/api/products",
-            {"name": "Plane", "price": "2.50", "category_id": category},
+        ("post", "/api/albums"): (
+            "/api/albums",
+            {"title": "Async Nights", "price": "2.50", "band_id": band},
         ),
-        ("put", "/api/products/{product_id}"): (
-            f"/api/products/{product}",
-            {"name": "Saw", "price": "3.00", "category_id": category},
+        ("put", "/api/albums/{album_id}"): (
+            f"/api/albums/{album}",
+            {"title": "Blue", "price": "3.00", "band_id": band},
         ),
-        ("post", "/api/webinars/registrants"): (
-            "/api/webinars/registrants",
-            {"name": "Ada", "email": "ada@example.com", "webinar_date": in_a_week},
-        ),
-        ("post", "/api/chat/conversations"): ("/api/chat/conversations", {"title": "Hello"}),
-        ("post", "/api/chat/conversations/{conversation_id}/messages"): (
-            f"/api/chat/conversations/{conversation['id']}/messages",
-            {"content": "Hello"},
+        ("post", "/api/fans"): (
+            "/api/fans",
+            {"name": "Ada", "email": "ada@example.com", "band_id": band},
         ),
     }
     schema = (await client.get("/schema/openapi.json")).json()
@@ -130,7 +123,7 @@ async def test_malformed_json_wrong_types_and_unknown_fields_are_400_with_a_mess
     missing = [(method, path) for method, path, _ in writes if (method, path) not in valid]
     assert not missing, f"give the hostile-body test a valid body for {missing}"
 
-    before = await fingerprint(skip=[LoginThrottle, SessionsBase])
+    before = await fingerprint(sample, skip=[LoginThrottle, SessionsBase])
     problems: list[str] = []
     sent = 0
     fields = 0
@@ -173,7 +166,9 @@ async def test_malformed_json_wrong_types_and_unknown_fields_are_400_with_a_mess
             )
 
     assert not problems, "\n".join(problems[:60])
-    assert await fingerprint(skip=[LoginThrottle, SessionsBase]) == before, "a refusal wrote"
+    assert await fingerprint(sample, skip=[LoginThrottle, SessionsBase]) == before, (
+        "a refusal wrote"
+    )
     # The valid bodies are valid: each refusal above was for what was changed in it.
     for method, path, _ in writes:
         url, body = valid[(method, path)]
@@ -236,11 +231,10 @@ def chunks(total: int, chunked: bool, size: int = 256 * 1024) -> Iterator[bytes]
 
 
 def test_oversized_bodies_are_refused_with_413_before_they_are_read_whole(
-    site: str, figures: Figures
+    sample: Litestar, sample_server: str, figures: Figures
 ) -> None:
-    from main import app
-
-    limit = app.request_max_body_size
+    site = sample_server
+    limit = sample.request_max_body_size
     assert isinstance(limit, int)
     total = 64 * 1024 * 1024
     slack = 8 * 1024 * 1024  # what the kernel's socket buffers hold on the way
@@ -250,12 +244,15 @@ def test_oversized_bodies_are_refused_with_413_before_they_are_read_whole(
         assert token
         response = staff.post(
             "/login",
-            data={"username": "admin", "password": SITE_PASSWORD, "_csrf_token": token.group(1)},
+            data={
+                "username": SUPERUSER,
+                "password": SUPERUSER_PASSWORD,
+                "_csrf_token": token.group(1),
+            },
         )
         assert response.status_code == 303
         staff.headers["x-site-csrf"] = token.group(1)
-        registrant = staff.get("/api/webinars/registrants").json()["items"][0]["id"]
-        chat = staff.post("/api/chat/conversations", json={"title": "big"}).json()["id"]
+        fan = staff.get("/api/fans").json()["items"][0]["id"]
         cookies = "; ".join(f"{name}={value}" for name, value in staff.cookies.items())
         site_csrf = f"site_csrf={staff.cookies['site_csrf']}"
         admin_csrf = staff.cookies["csrftoken"]
@@ -265,31 +262,28 @@ def test_oversized_bodies_are_refused_with_413_before_they_are_read_whole(
     admin_headers = f"Cookie: {cookies}\r\nX-CSRFToken: {admin_csrf}\r\nOrigin: {site}\r\n"
     # (label, path, content type, headers)
     cases = [
-        ("anonymous registration form", "/webinars", form, f"Cookie: {site_csrf}\r\n"),
+        ("anonymous join form", "/join", form, f"Cookie: {site_csrf}\r\n"),
         ("anonymous login form", "/login", form, f"Cookie: {site_csrf}\r\n"),
         (
-            "anonymous registration JSON",
-            "/api/webinars/registrants",
+            "anonymous join JSON",
+            "/api/fans",
             "application/json",
             f"Cookie: {site_csrf}\r\nx-site-csrf: {token.group(1)}\r\n",
         ),
-        ("staff product JSON", "/api/products", "application/json", staff_headers),
+        ("staff album JSON", "/api/albums", "application/json", staff_headers),
+        ("staff album form", "/albums/new", form, staff_headers),
+        ("staff photo upload", f"/fans/{fan}/photo", multipart, staff_headers),
+        ("password change form", "/account/password", form, staff_headers),
         (
-            "staff photo upload",
-            f"/webinars/registrants/{registrant}/photo",
-            multipart,
-            staff_headers,
-        ),
-        (
-            "chat message",
-            f"/api/chat/conversations/{chat}/messages",
+            "admin login",
+            "/admin/public/login/",
             "application/json",
-            staff_headers,
+            # The admin checks its CSRF token first: with it, only the size can refuse.
+            f"Cookie: csrftoken={admin_csrf}\r\nX-CSRFToken: {admin_csrf}\r\nOrigin: {site}\r\n",
         ),
-        ("admin login", "/admin/public/login/", "application/json", f"Origin: {site}\r\n"),
         (
             "admin row JSON (staff)",
-            "/admin/api/tables/category/",
+            "/admin/api/tables/album/",
             "application/json",
             admin_headers,
         ),

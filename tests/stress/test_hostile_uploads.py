@@ -1,11 +1,11 @@
-"""Hostile uploads, through the site's photo form and Piccolo Admin's media upload alike: files
+"""Hostile uploads, through the sample site's photo form (bandstand.storage.images, then the
+site's storage) and Piccolo Admin's media upload (bandstand.storage.admin) alike: files
 that lie about what they are, polyglots, decompression bombs and path-traversal names. Refused
 files leave nothing behind; accepted images are re-encoded (whatever rode along is gone) and
 stored under a generated key, whatever name the browser sent."""
 
 from __future__ import annotations
 
-import datetime
 import os
 import time
 from pathlib import Path
@@ -17,7 +17,6 @@ import pytest
 from bandstand.settings import get_settings
 from bandstand.storage.base import KEY
 from bandstand.testing.accounts import People, csrf_token, log_in
-from project.webinars.tables import Registrant
 from tests.stress.figures import Figures
 from tests.stress.hostile import Counter
 from tests.stress.payloads import (
@@ -30,6 +29,8 @@ from tests.stress.payloads import (
     png,
     valid_png_with,
 )
+from tests.support.sample.queries import photo_of
+from tests.support.tables import Band, Fan
 
 pytestmark = pytest.mark.engine_independent
 
@@ -52,33 +53,23 @@ async def media_files() -> set[str]:
     return await anyio.to_thread.run_sync(files_under, root)
 
 
-async def photo_of(registrant: int) -> str | None:
-    row = await Registrant.select(Registrant.photo).where(Registrant.id == registrant).first()
-    assert row is not None
-    photo: str | None = row["photo"]
-    return photo
-
-
 async def test_hostile_uploads_are_refused_or_neutralised(
     client: httpx.AsyncClient, people: People, figures: Figures
 ) -> None:
-    registrant = (
-        await Registrant.insert(
-            Registrant(name="Ada", email="ada@example.com", registered_at=datetime.datetime.now())
-        )
-    )[0]["id"]
+    band = (await Band.insert(Band(name="Pythonistas")))[0]["id"]
+    fan = (await Fan.insert(Fan(name="Ada", email="ada@example.com", band=band)))[0]["id"]
     hostile = await anyio.to_thread.run_sync(hostile_files)  # the bomb takes a moment to make
     counter = Counter()
     counter.attach(client)
     await log_in(client, "staff")
-    site_token = await csrf_token(client, "/webinars")
+    site_token = await csrf_token(client, f"/fans/{fan}")
     await client.get("/admin/")  # the admin's own CSRF cookie
     admin_headers = {"X-CSRFToken": client.cookies["csrftoken"], "Origin": "http://localhost"}
-    form_fields = {"table_name": "registrant", "column_name": "photo"}
+    form_fields = {"table_name": Fan._meta.tablename, "column_name": Fan.photo._meta.name}
 
     async def site_upload(name: str, data: bytes, content_type: str) -> httpx.Response:
         return await client.post(
-            f"/webinars/registrants/{registrant}/photo",
+            f"/fans/{fan}/photo",
             data={"_csrf_token": site_token},
             files={"photo": (name, data, content_type)},
         )
@@ -108,8 +99,8 @@ async def test_hostile_uploads_are_refused_or_neutralised(
                 problems.append(f"{where}, {label}: {response.status_code} {response.text[:120]}")
             else:
                 refused += 1
-    if await photo_of(registrant) is not None:
-        problems.append("a refused upload became the registrant's photo")
+    if await photo_of(fan) is not None:
+        problems.append("a refused upload became the fan's photo")
     if (after := await media_files()) != before:
         problems.append(f"refused uploads left files: {sorted(after - before)}")
 
@@ -119,7 +110,7 @@ async def test_hostile_uploads_are_refused_or_neutralised(
         response = await site_upload(name, png(), "image/png")
         if response.status_code != 303:
             problems.append(f"site, name {name[:40]!r}: {response.status_code}")
-        elif (key := await photo_of(registrant)) is not None:
+        elif (key := await photo_of(fan)) is not None:
             keys.append(key)
         response = await admin_upload(name, png(), "image/png")
         if response.status_code != 200:
@@ -138,7 +129,7 @@ async def test_hostile_uploads_are_refused_or_neutralised(
     riders = {"html": APPENDED + HTML, "zip": ZIP, "pdf": PDF}
     for label, rider in riders.items():
         response = await site_upload(f"polyglot-{label}.png", valid_png_with(rider), "image/png")
-        key = await photo_of(registrant)
+        key = await photo_of(fan)
         if response.status_code != 303 or key is None:
             problems.append(f"a PNG with {label} appended: {response.status_code}")
             continue

@@ -1,16 +1,16 @@
-"""Real traffic for the load and fault tests: the app served as it is deployed, browsers that
-keep their own cookies, a record of every answer, and the database read back directly.
+"""Real traffic for the load and fault tests: the sample site served as it is deployed,
+browsers that keep their own cookies, a record of every answer, and the database read back
+directly.
 
-The server runs with production settings (`piccolo project serve`, JSON logs, `Secure`
-cookies, a strong key) behind a pretend TLS proxy: every request says `X-Forwarded-Proto:
-https` and may carry its own `X-Forwarded-For`, which the server trusts from 127.0.0.1 as a
-real deployment trusts its proxy.
+The server is `piccolo project serve --app=tests.support.sample_site:app` with production
+settings (JSON logs, `Secure` cookies, a strong key) behind a pretend TLS proxy: every request
+says `X-Forwarded-Proto: https` and may carry its own `X-Forwarded-For`, which the server
+trusts from 127.0.0.1 as a real deployment trusts its proxy.
 """
 
 from __future__ import annotations
 
 import asyncio
-import datetime
 import hashlib
 import json
 import os
@@ -31,25 +31,41 @@ import asyncpg
 import httpx
 
 from bandstand.database.url import PostgresDatabase, SQLiteDatabase, parse_database_url
+from bandstand.testing.sse import parse_sse
 from tests.commands.running import stop, wait_until_healthy
 from tests.support import PROJECT_ROOT
 from tests.support.cli import PICCOLO
 from tests.support.postgres_servers import free_port
-from bandstand.testing.sse import parse_sse
 
+SAMPLE_SITE = "tests.support.sample_site:app"
 PASSWORD = "load-test-password"
+SUPERUSER = "admin"
+SUPERUSER_PASSWORD = "sample-superuser-secret"
 CSRF_FIELD = re.compile(r'name="_csrf_token" value="([^"]+)"')
 TRACEBACK_SIGNS = ("Traceback", 'File "', "asyncpg", "sqlite3", "/site-packages/")
 
-CREATE_USERS = """
+# Run in the database's own process: the sample site's tables and data, and the accounts.
+PREPARE = """
 import asyncio, sys
+from piccolo.engine.finder import engine_finder
 from bandstand.accounts.users import create_user
+from tests.support import tables
+from tests.support.sample import demo
 
-async def main(prefix, count, password):
+async def main(prefix, count, password, superuser, superuser_password):
+    await tables.create()
+    await demo.load()
     for number in range(count):
-        await create_user(f"{prefix}{number}", f"{prefix}{number}@example.com", password)
+        email = f"{prefix}{number}@example.com"
+        await create_user(f"{prefix}{number}", email, password, admin=True)
+    if superuser_password:
+        email = f"{superuser}@example.com"
+        await create_user(superuser, email, superuser_password, admin=True, superuser=True)
 
-asyncio.run(main(sys.argv[1], int(sys.argv[2]), sys.argv[3]))
+asyncio.run(main(sys.argv[1], int(sys.argv[2]), *sys.argv[3:]))
+engine = engine_finder()
+if hasattr(engine, "close_query_threads"):
+    engine.close_query_threads()
 """
 
 
@@ -85,16 +101,17 @@ def run_command(*command: str, environ: Mapping[str, str]) -> str:
     return result.stdout
 
 
-def prepare_database(database_url: str, *, demo: bool = True, users: int = 0) -> None:
-    """A deploy's release step on a fresh database, the demo data, and `users` accounts
-    named load0, load1, … with PASSWORD."""
-    environ = production_environment(database_url)
-    run_command(PICCOLO, "project", "release", environ=environ)
-    if demo:
-        run_command(PICCOLO, "project", "demo", environ=environ)
-    if users:
-        command = (sys.executable, "-c", CREATE_USERS, "load", str(users), PASSWORD)
-        run_command(*command, environ=environ)
+def prepare_database(
+    database_url: str, *, users: int = 0, superuser_password: str = "", **environ: str
+) -> None:
+    """A deploy's release step on a fresh database (the framework's migrations, and the
+    site's), then the sample site's tables and data, `users` staff accounts named load0,
+    load1, … with PASSWORD, and a superuser SUPERUSER if given a password. `environ` as for
+    the server (MEDIA_ROOT: where the sample's photos go)."""
+    environment = production_environment(database_url, **environ)
+    run_command(PICCOLO, "project", "release", environ=environment)
+    accounts = ("load", str(users), PASSWORD, SUPERUSER, superuser_password)
+    run_command(sys.executable, "-c", PREPARE, *accounts, environ=environment)
 
 
 @dataclass
@@ -114,16 +131,26 @@ class Server:
 
 
 @contextmanager
-def serving(database_url: str, log: Path, **environ: str) -> Iterator[Server]:
-    """`piccolo project serve` on a free port, production settings; stopped afterwards."""
+def serving(
+    database_url: str,
+    log: Path,
+    *,
+    production: bool = True,
+    app: str = SAMPLE_SITE,
+    **environ: str,
+) -> Iterator[Server]:
+    """`piccolo project serve --app=<app>` (the sample site) on a free port, stopped
+    afterwards: production settings (JSON logs, the app's own access log), or with
+    `production=False` the test environment's."""
     port = free_port()
+    if production:
+        environment = production_environment(database_url, PORT=str(port), **environ)
+    else:
+        environment = {**os.environ, "DATABASE_URL": database_url, "PORT": str(port), **environ}
+    command = [PICCOLO, "project", "serve", "--host=127.0.0.1", f"--app={app}"]
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [PICCOLO, "project", "serve", "--host", "127.0.0.1"],
-            cwd=PROJECT_ROOT,
-            env=production_environment(database_url, PORT=str(port), **environ),
-            stdout=output,
-            stderr=subprocess.STDOUT,
+            command, cwd=PROJECT_ROOT, env=environment, stdout=output, stderr=subprocess.STDOUT
         )
     try:
         base = f"http://127.0.0.1:{port}"
@@ -326,9 +353,9 @@ def parse_events(text: str) -> list[Event]:
     return [Event(kind, data) for kind, data in parse_sse(text)]
 
 
-def registration(email: str, name: str) -> dict[str, str]:
-    date = datetime.datetime.now(datetime.UTC).date() + datetime.timedelta(days=7)
-    return {"name": name, "email": email, "webinar_date": date.isoformat()}
+def joining(email: str, name: str, band: int) -> dict[str, str | int]:
+    """The body of a POST /api/fans."""
+    return {"name": name, "email": email, "band_id": band}
 
 
 def checksum(rows: Iterable[tuple[str, ...]]) -> str:

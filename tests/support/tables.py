@@ -1,5 +1,6 @@
 """Tables that exist only for the framework's tests, like Piccolo's own test suite's: bands,
-their managers and genres, venues, concerts and tickets, and a table of every column type.
+their managers and genres, venues, concerts and tickets, albums and fans (the sample site's,
+tests/support/sample/), and a table of every column type.
 
 They belong to no Piccolo app, so no migration makes them and no demo is needed: `create(engine)`
 makes them on an engine, and the `test_tables` fixture on the run's database. Removing every
@@ -92,6 +93,30 @@ class Ticket(Table):
     seat = Varchar(length=10, choices=None, null=True)
 
 
+class Album(Table):
+    """A band's record, for the sample site's catalog-like pages and API."""
+
+    id: Serial
+    title = Varchar(length=200)
+    description = Text(default="")
+    price = Numeric(digits=(10, 2))
+    band = ForeignKey(Band, on_delete=OnDelete.cascade)
+    created_at = Timestamptz()
+
+
+class Fan(Table):
+    """Someone who joined a band's fan list, for the sample site's public form and API."""
+
+    id: Serial
+    name = Varchar(length=200)
+    email = Varchar(length=254, unique=True)
+    band = ForeignKey(Band, on_delete=OnDelete.cascade)
+    notes = Text(default="")
+    # A storage key (bandstand/storage), never a path or a name the browser sent.
+    photo = Varchar(length=100, null=True, default=None)
+    joined_at = Timestamptz()
+
+
 class Everything(Table):
     """One column of each type, all nullable, for the types' round trips."""
 
@@ -115,7 +140,7 @@ class Everything(Table):
 
 
 TABLES: list[type[Table]] = sort_table_classes(
-    [Manager, Band, Genre, GenreToBand, Venue, Concert, Ticket, Everything]
+    [Manager, Band, Genre, GenreToBand, Venue, Concert, Ticket, Album, Fan, Everything]
 )
 
 
