@@ -41,11 +41,14 @@ test-sqlite: $(VENV)/.dev
 test-postgres: $(VENV)/.dev
 	BANDSTAND_TEST_DATABASE=postgres $(PYTEST) -m "not engine_independent"
 
-# Reliability and security under load, faults and hostile input (tests/stress/), on each
-# database; prints its figures and writes bench/results/stress-*.{json,md}. Not in `make test`.
+# Reliability and security under load, faults and hostile input, on each database: the
+# framework's (tests/stress/) and any feature's own (tests/<feature>/stress/). Prints its
+# figures and writes bench/results/stress-*.{json,md}. Not in `make test`.
+STRESS_TESTS = tests/stress $(wildcard tests/*/stress)
+
 stress: $(VENV)/.dev
-	BANDSTAND_STRESS=1 $(BIN)/python -m pytest tests/stress
-	BANDSTAND_STRESS=1 BANDSTAND_TEST_DATABASE=postgres $(BIN)/python -m pytest tests/stress \
+	BANDSTAND_STRESS=1 $(BIN)/python -m pytest $(STRESS_TESTS)
+	BANDSTAND_STRESS=1 BANDSTAND_TEST_DATABASE=postgres $(BIN)/python -m pytest $(STRESS_TESTS) \
 		-m "not engine_independent"
 
 lint: $(VENV)/.dev
