@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from litestar.types import ControllerRouterHandler
@@ -48,6 +49,10 @@ class Feature:
     # the app's storage (media columns), `admin_tables(storage, settings)`. A dotted path, imported
     # when the admin is first used: importing Piccolo Admin and FastAPI slows start-up.
     admin: str | None = None
+    # A folder of the feature's own templates, like a Django app's `templates/`: searched after
+    # the site's `templates/` (which can override them) and before the framework's. A site's
+    # features keep theirs in `templates/<feature>/`, and need none.
+    templates: Path | None = None
     # Loads the feature's demo data; must be idempotent.
     load_demo: Callable[[], Awaitable[None]] | None = None
     clear_demo: Callable[[], Awaitable[None]] | None = None

@@ -1,5 +1,6 @@
-"""Jinja templates, compiled once at start-up: the site's (`templates/`), then the framework's
-(`bandstand/templates/`), so a site overrides any framework template by giving its name.
+"""Jinja templates, compiled once at start-up: the site's (`templates/`), then any feature's own
+folder (`Feature.templates`), then the framework's (`bandstand/templates/`), so a site overrides
+any template by giving its name.
 
 Jinja's file loader stats and reads template files on the event loop, on the first render and
 (with auto-reload) on every render after it. Compiling everything up front and turning
@@ -25,7 +26,11 @@ def create_template_config(
 ) -> TemplateConfig[JinjaTemplateEngine]:
     environment = Environment(
         loader=ChoiceLoader(
-            [FileSystemLoader(settings.path("templates")), FileSystemLoader(FRAMEWORK_TEMPLATES)]
+            [
+                FileSystemLoader(settings.path("templates")),
+                *(FileSystemLoader(feature.templates) for feature in features if feature.templates),
+                FileSystemLoader(FRAMEWORK_TEMPLATES),
+            ]
         ),
         autoescape=select_autoescape(default=True, default_for_string=True),
         auto_reload=settings.debug,
