@@ -50,18 +50,19 @@ DEMO = (
     "tests/dashboard",
     "tests/webinars",
 )
-# The demos' tests that need a browser or the sample site's own test servers (tests/support/:
-# the fake LLM, the S3 server).
+# The demos' tests that need a browser or the sample site's own test servers and stress
+# helpers (tests/support/: the fake LLM, the S3 server; tests/stress/).
 LEFT_OUT = frozenset(
     {
         "test_browser.py",
         "test_fake_llm.py",
+        "test_hostile_input.py",
         "test_photos.py",
         "test_providers.py",
         "test_streaming_live.py",
     }
 )
-SKIPPED_FOLDERS = frozenset({"__pycache__"})
+SKIPPED_FOLDERS = frozenset({"__pycache__", "stress"})
 
 
 def site_files(site: Path, entries: Iterable[str]) -> Iterator[str]:
