@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes
 
 .PHONY: run test test-sqlite test-postgres stress lint format lock migrate bench bench-engines clean vendor \
-	wheel
+	wheel piccolo-suite
 
 $(VENV)/bin/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
@@ -69,6 +69,11 @@ bench: $(VENV)/.dev
 # What the pooler-safe default costs, per engine (not part of `make test`).
 bench-engines: $(VENV)/.dev
 	$(BIN)/python -m bench.engines
+
+# Piccolo's own test suite against Bandstand's engines and the stock ones (docs/database.md);
+# Piccolo's source first: tests/conformance/piccolo_suite/prepare-checkout.sh. Not in make test.
+piccolo-suite: $(VENV)/.dev
+	$(BIN)/python -m tests.conformance.piccolo_suite.run --bandstand-rev HEAD
 
 migrate: $(VENV)/.runtime
 	$(BIN)/piccolo migrations forwards all
