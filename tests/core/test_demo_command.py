@@ -1,16 +1,20 @@
 """`piccolo project demo`: every feature's demo data loaded, reset or cleared, feature by
-feature in the site's order; a bad action fails clearly. On the tests' own feature
-(tests/support/bands.py) and on recording ones, not on the site's."""
+feature in the site's order; a bad action fails clearly. On the sample site's feature
+(tests/support/sample/) and on recording ones, not on the site's."""
 
 from __future__ import annotations
+
+import datetime
 
 import pytest
 
 from bandstand.commands.demo import demo_command, run_demo
 from bandstand.features import Feature
-from tests.support.bands import BANDS, DEMO_BANDS
 from tests.support.cli import piccolo
-from tests.support.tables import Band
+from tests.support.sample import SAMPLE, demo
+from tests.support.tables import Album, Band, Fan
+
+OURS = "Not a demo band"
 
 
 def recording(name: str, steps: list[str]) -> Feature:
@@ -25,23 +29,46 @@ def recording(name: str, steps: list[str]) -> Feature:
     return Feature(name, load_demo=load, clear_demo=clear)
 
 
-async def band_names() -> list[str]:
-    return sorted(await Band.select(Band.name).output(as_list=True))
+def now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+async def contents() -> tuple[list[str], int, int, int]:
+    """The bands' names; how many albums, fans, and fans with a photo there are."""
+    names = sorted(await Band.select(Band.name).output(as_list=True))
+    photos = await Fan.count().where(Fan.photo.is_not_null())
+    return names, await Album.count(), await Fan.count(), photos
 
 
 async def test_load_reset_and_clear_the_demo_rows(test_tables: None) -> None:
-    demo = demo_command([BANDS])
+    run = demo_command([SAMPLE])
+    loaded = (sorted(demo.BANDS), demo.ALBUMS, demo.FANS, demo.PHOTOS)
 
-    await demo("load")
-    assert await band_names() == sorted(DEMO_BANDS)
+    await run("load")
+    assert await contents() == loaded
+    await run("load")  # loaded already: nothing twice
+    assert await contents() == loaded
 
-    await Band.update({Band.name: "Renamed"}).where(Band.name == DEMO_BANDS[0])
-    await Band.insert(Band(name="Not a demo band"))
-    await demo("reset")
-    assert await band_names() == sorted([*DEMO_BANDS, "Not a demo band", "Renamed"])
+    # A visitor's changes to the demo rows, and rows of the visitor's own.
+    first = await Album.select(Album.id).order_by(Album.id).first()
+    assert first is not None
+    await Album.update({Album.title: "Edited"}).where(Album.id == first["id"])
+    await Fan.delete().where(Fan.email == f"fan{demo.FANS - 1}@{demo.DEMO_DOMAIN}")
+    (ours,) = await Band.insert(Band(name=OURS))
+    await Album.insert(Album(title="Ours", price=1, band=ours["id"], created_at=now()))
+    await Fan.insert(Fan(name="Ours", email="ours@example.com", band=ours["id"], joined_at=now()))
+    await run("reset")
+    # The demo as loaded, the visitor's rows kept.
+    assert await contents() == (
+        sorted([*demo.BANDS, OURS]),
+        demo.ALBUMS + 1,
+        demo.FANS + 1,
+        demo.PHOTOS,
+    )
+    assert await Album.count().where(Album.title == "Edited") == 0
 
-    await demo("clear")
-    assert await band_names() == ["Not a demo band", "Renamed"]
+    await run("clear")
+    assert await contents() == ([OURS], 1, 1, 0)
 
 
 @pytest.mark.parametrize(

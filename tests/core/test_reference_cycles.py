@@ -4,11 +4,12 @@ Objects in a cycle wait for the garbage collector instead, whose passes then run
 requests under load; one cycle per request (htmx's request class) cost a one-row JSON read a
 tenth of its throughput (bench/). The app is called as uvicorn calls it, without an HTTP client
 whose own objects would be counted too: the framework's routes, and a feature's JSON API (the
-tests' own feature, tests/support/bands.py).
+sample site's, tests/support/sample/).
 """
 
 from __future__ import annotations
 
+import datetime
 import gc
 import re
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -21,13 +22,13 @@ from litestar import Litestar
 
 from bandstand.accounts.sessions import SESSION_COOKIE, start_session
 from bandstand.accounts.users import create_user
-from bandstand.app import create_app
 from bandstand.settings import get_settings
 from bandstand.testing.accounts import CSRF_FIELD, PASSWORD
-from tests.support.bands import BANDS
-from tests.support.tables import Band
+from tests.support.sample import sample_app
+from tests.support.tables import Band, Fan
 
 REQUESTS = 20
+NOW = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
 
 Headers = list[tuple[bytes, bytes]]
 
@@ -72,6 +73,7 @@ async def call(
 
 class Site(msgspec.Struct):
     app: Litestar
+    band: int  # the id of a band to add albums to
     session: bytes  # a staff user's session cookie, "id=…"
     # What a page hands out: the CSRF cookie ("site_csrf=…") and the token its form carries.
     csrf_cookie: bytes
@@ -93,9 +95,11 @@ async def site(clean_tables: None, test_tables: None) -> AsyncIterator[Site]:
     settings = msgspec.structs.replace(
         get_settings(), environment="production", secret_key="k" * 48, allowed_hosts=("localhost",)
     )
-    app = await anyio.to_thread.run_sync(create_app, [BANDS], settings)
+    app = await anyio.to_thread.run_sync(sample_app, settings)
     staff = await create_user("staff", "staff@example.com", PASSWORD, admin=True)
-    await Band.insert(Band(name="Pythonistas"))  # a row for the JSON read to serialise
+    (band,) = await Band.insert(Band(name="Pythonistas"))
+    # A row for the JSON read to serialise.
+    await Fan.insert(Fan(name="Ada", email="ada@example.com", band=band["id"], joined_at=NOW))
     async with app.lifespan():
         page = await call(app, "GET", "/login")
         token = CSRF_FIELD.search(page.body.decode())
@@ -105,6 +109,7 @@ async def site(clean_tables: None, test_tables: None) -> AsyncIterator[Site]:
         session = await start_session(staff, get_settings())
         yield Site(
             app,
+            band=band["id"],
             session=f"{SESSION_COOKIE}={session}".encode(),
             csrf_cookie=cookie.group(),
             csrf_token=token.group(1).encode(),
@@ -123,8 +128,8 @@ def collector_paused() -> Iterator[None]:
         gc.enable()
 
 
-def band(number: int) -> bytes:
-    return msgspec.json.encode({"name": f"Band {number}"})
+def album(site: Site, number: int) -> bytes:
+    return msgspec.json.encode({"title": f"Album {number}", "price": "9.99", "band_id": site.band})
 
 
 # For each kind: the status it must answer, and its n-th request (method, URL, headers, body).
@@ -134,17 +139,17 @@ REQUESTS_BY_KIND: dict[str, tuple[int, MakeRequest]] = {
     "signed-in page": (200, lambda s, n: ("GET", "/account", s.signed_in(), b"")),
     "signed-in JSON read": (
         200,
-        lambda s, n: ("GET", "/api/bands", s.signed_in(), b""),
+        lambda s, n: ("GET", "/api/fans", s.signed_in(), b""),
     ),
     "probe reading the database": (200, lambda s, n: ("GET", "/readyz", [], b"")),
     "no such page": (404, lambda s, n: ("GET", "/no/such/page", [], b"")),
     "JSON write": (
         201,
-        lambda s, n: ("POST", "/api/bands", s.writing(), band(n)),
+        lambda s, n: ("POST", "/api/albums", s.writing(), album(s, n)),
     ),
     "write without a CSRF token": (
         403,
-        lambda s, n: ("POST", "/api/bands", s.writing(token=False), band(n)),
+        lambda s, n: ("POST", "/api/albums", s.writing(token=False), album(s, n)),
     ),
 }
 

@@ -8,31 +8,26 @@ The fault tests in tests/stress/ restart real servers under load; these pin the 
 from __future__ import annotations
 
 import asyncio
-import html
 import logging
 import sqlite3
 from collections.abc import AsyncIterator
-from typing import Any
 
 import asyncpg
 import httpx
-import msgspec
 import pytest
-from litestar import Litestar, MediaType, get, post
-from litestar.params import JSONBody
+from litestar import Litestar
 from piccolo.engine.finder import engine_finder
 
-from bandstand.app import create_app
 from bandstand.database.errors import is_unavailable
 from bandstand.database.postgres import PoolerSafePostgresEngine
 from bandstand.database.url import PostgresDatabase, parse_database_url
 from bandstand.errors import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS
-from bandstand.features import Feature, NavLink
 from bandstand.testing.accounts import People, csrf_token, log_in
 from bandstand.testing.apps import client_for
 from bandstand.testing.database import ADMIN_URL
 from tests.support.outage import outage
-from tests.support.tables import Band
+from tests.support.sample import NAME, sample_app
+from tests.support.tables import Band, Fan
 
 # ---------------------------------------------------------------- which errors are an outage
 
@@ -125,51 +120,20 @@ async def test_a_refused_database_connection_is_unavailable(
 
 # ---------------------------------------------------------------- answers during an outage
 
-SITE_NAME = "Test Bands"
-
-
-class NewBand(msgspec.Struct):
-    name: str
-
-
-@get("/api/bands")
-async def list_bands() -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = await Band.select(Band.name, Band.manager.name).order_by(Band.name)
-    return rows
-
-
-@get("/bands", media_type=MediaType.HTML)
-async def bands_page() -> str:
-    rows = await Band.select(Band.name).order_by(Band.name)
-    return "<ul>" + "".join(f"<li>{html.escape(row['name'])}</li>" for row in rows) + "</ul>"
-
-
-@post("/api/bands")
-async def add_band(data: JSONBody[NewBand]) -> dict[str, int]:
-    (row,) = await Band.insert(Band(name=data.name))
-    return {"id": row["id"]}
-
-
-BANDS = Feature(
-    "bands",
-    nav=NavLink("Bands", "/bands"),
-    routes=[list_bands, bands_page, add_band],
-)
-
 
 @pytest.fixture(scope="module")
-def bands_site() -> Litestar:
-    """A site of the framework's features and one on the test tables, no demo. Built outside
-    the event loop: building reads templates."""
-    return create_app([BANDS], name=SITE_NAME)
+def site() -> Litestar:
+    """The sample site (the framework's features and one on the test tables), no demo data.
+    Built outside the event loop: building reads templates."""
+    return sample_app()
 
 
 @pytest.fixture
 async def client(
-    bands_site: Litestar, clean_tables: None, test_tables: None
+    site: Litestar, clean_tables: None, test_tables: None
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client on the bands site, inside its lifespan (which starts the database pool)."""
-    async with client_for(bands_site) as http:
+    """An HTTP client on the sample site, inside its lifespan (which starts the database pool)."""
+    async with client_for(site) as http:
         yield http
 
 
@@ -192,7 +156,7 @@ async def test_an_api_request_gets_a_503_with_a_clear_json_body(
     unreachable_database: None, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.WARNING):
-        response = await client.get("/api/bands", headers={"x-request-id": "outage-1"})
+        response = await client.get("/api/albums", headers={"x-request-id": "outage-1"})
 
     assert_unavailable(response)
     assert response.json() == {
@@ -216,14 +180,14 @@ async def test_an_api_request_gets_a_503_with_a_clear_json_body(
 async def test_a_page_gets_a_503_page(
     unreachable_database: None, client: httpx.AsyncClient
 ) -> None:
-    response = await client.get("/bands", headers={"accept": "text/html"})
+    response = await client.get("/albums", headers={"accept": "text/html"})
 
     assert_unavailable(response)
     assert response.headers["content-type"].startswith("text/html")
     assert "<h1>Temporarily unavailable</h1>" in response.text
     # The site's frame, not a bare error: its name and its navigation.
-    assert SITE_NAME in response.text
-    assert '<a href="/bands">Bands</a>' in response.text
+    assert NAME in response.text
+    assert '<a href="/albums">Albums</a>' in response.text
 
 
 @pytest.fixture
@@ -245,18 +209,21 @@ async def test_a_signed_in_request_fails_in_the_session_lookup_with_a_503(
 async def test_a_write_during_an_outage_is_a_503_and_writes_nothing(
     client: httpx.AsyncClient,
 ) -> None:
+    (band,) = await Band.insert(Band(name="Pythonistas"))
     token = await csrf_token(client)
-    body = {"name": "Outage Band"}
+    body = {"name": "Ada", "email": "ada@example.com", "band_id": band["id"]}
     # The outage starts after the form was served, as it would for a person.
     async with outage():
-        response = await client.post("/api/bands", json=body, headers={"x-site-csrf": token})
+        response = await client.post("/api/fans", json=body, headers={"x-site-csrf": token})
 
     assert_unavailable(response)
-    assert await Band.count().where(Band.name == body["name"]) == 0
+    assert await Fan.count() == 0
+    assert await Band.select(Band.popularity).output(as_list=True) == [0]
     # And once the database is back, the same request goes through.
-    again = await client.post("/api/bands", json=body, headers={"x-site-csrf": token})
+    again = await client.post("/api/fans", json=body, headers={"x-site-csrf": token})
     assert again.status_code == 201, again.text
-    assert await Band.count().where(Band.name == body["name"]) == 1
+    assert await Fan.count().where(Fan.email == body["email"]) == 1
+    assert await Band.select(Band.popularity).output(as_list=True) == [1]
 
 
 async def test_a_wrong_query_is_still_a_500(
@@ -265,12 +232,12 @@ async def test_a_wrong_query_is_still_a_500(
     """A missing table is the code's or the migrations' fault, not an outage: 500, as before."""
     engine = engine_finder()
     assert engine is not None
-    await engine.run_ddl("ALTER TABLE band RENAME TO band_elsewhere")
+    await engine.run_ddl("ALTER TABLE album RENAME TO album_elsewhere")
     try:
         with caplog.at_level(logging.ERROR):
-            response = await client.get("/api/bands")
+            response = await client.get("/api/albums")
     finally:
-        await engine.run_ddl("ALTER TABLE band_elsewhere RENAME TO band")
+        await engine.run_ddl("ALTER TABLE album_elsewhere RENAME TO album")
 
     assert response.status_code == 500, response.text
     assert response.json()["detail"] == "Internal Server Error"

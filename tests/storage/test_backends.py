@@ -26,7 +26,6 @@ from litestar import Litestar
 from PIL import Image
 
 import bandstand.storage.s3
-from bandstand.app import create_app
 from bandstand.settings import get_settings
 from bandstand.storage.base import KEY, FileMissing, InvalidKey, Storage, StoredFile, new_key
 from bandstand.storage.filesystem import FileSystemStorage
@@ -35,35 +34,36 @@ from bandstand.storage.s3 import S3Storage
 from bandstand.testing.accounts import PASSWORD, People, log_in
 from bandstand.testing.apps import build_app, client_for
 from tests.storage.conftest import Backend
-from tests.support.bands import BANDS, POSTER_FOLDER
 from tests.support.s3_server import raw_s3
+from tests.support.sample import build_sample_app
+from tests.support.sample.queries import PHOTO_FOLDER
 
 HEX = uuid.UUID(int=0xA1).hex
 # Keys `new_key` cannot make. Each must be refused before the backend is touched.
 BAD_KEYS = [
     "../etc/passwd",
-    "posters/../../x.jpg",
-    f"posters/../{HEX}.jpg",
+    "fans/../../x.jpg",
+    f"fans/../{HEX}.jpg",
     "/etc/passwd",
-    f"/posters/{HEX}.jpg",
+    f"/fans/{HEX}.jpg",
     "..",
     ".",
     "",
-    f"posters/{HEX}.jpg\0.png",
-    f"posters/{HEX}\0.jpg",
-    f"Posters/{HEX}.jpg",
-    f"posters/{HEX.upper()}.jpg",
-    f"posters/{HEX}.JPG",
-    f"posters//{HEX}.jpg",
-    f"posters/{HEX}.jpg/",
-    f"posters/{HEX}.jpg\n",
-    f"posters\\{HEX}.jpg",
-    f"a/posters/{HEX}.jpg",
-    f"posters/{HEX[:-1]}.jpg",
-    f"posters/{HEX}",
-    "posters/.htaccess",
+    f"fans/{HEX}.jpg\0.png",
+    f"fans/{HEX}\0.jpg",
+    f"Fans/{HEX}.jpg",
+    f"fans/{HEX.upper()}.jpg",
+    f"fans/{HEX}.JPG",
+    f"fans//{HEX}.jpg",
+    f"fans/{HEX}.jpg/",
+    f"fans/{HEX}.jpg\n",
+    f"fans\\{HEX}.jpg",
+    f"a/fans/{HEX}.jpg",
+    f"fans/{HEX[:-1]}.jpg",
+    f"fans/{HEX}",
+    "fans/.htaccess",
 ]
-BAD_FOLDERS = ["", "..", "../etc", "/posters", "posters/", "a/b", "Posters", "x\0"]
+BAD_FOLDERS = ["", "..", "../etc", "/fans", "fans/", "a/b", "Fans", "x\0"]
 
 # Marks for tests that run on one backend only and never touch the database.
 engine_independent = pytest.mark.engine_independent
@@ -162,7 +162,7 @@ async def test_a_folder_new_key_cannot_use_is_refused(storage: Storage, folder: 
 
 
 async def test_media_serves_a_stored_file_to_staff_only(backend: Backend, people: People) -> None:
-    key, data = new_key("posters", "png"), png()
+    key, data = new_key("fans", "png"), png()
     seeder = backend.storage()
     await seeder.save(key, data, "image/png")
     await seeder.aclose()
@@ -185,11 +185,11 @@ async def test_media_serves_a_stored_file_to_staff_only(backend: Backend, people
     async with client_for(app) as staff:
         await log_in(staff, "staff")
         response = await staff.get(f"/media/{key}")
-        unknown = await staff.get(f"/media/{new_key('posters', 'png')}")
+        unknown = await staff.get(f"/media/{new_key('fans', 'png')}")
         malformed = [
             await staff.get(f"/media/{path}")
             for path in (
-                "posters/not-a-key.png",
+                "fans/not-a-key.png",
                 key.upper(),
                 key + "x",
                 f"{key}%00.html",
@@ -209,13 +209,12 @@ async def test_media_serves_a_stored_file_to_staff_only(backend: Backend, people
     assert [answer.status_code for answer in malformed] == [404] * len(malformed)
 
 
-# Piccolo Admin's media column on an app with each backend: the posters of the tests' own
-# feature (tests/support/bands.py)
+# Piccolo Admin's media column on an app with each backend: the fans' photos of the sample
+# site (tests/support/sample/)
 
 
-async def app_with_posters(backend: Backend) -> Litestar:
-    settings = msgspec.structs.replace(get_settings(), **backend.settings)
-    return await anyio.to_thread.run_sync(create_app, [BANDS], settings)
+async def app_with_photos(backend: Backend) -> Litestar:
+    return await build_sample_app(**backend.settings)
 
 
 async def admin_login(client: httpx.AsyncClient, username: str) -> dict[str, str]:
@@ -231,12 +230,12 @@ async def admin_login(client: httpx.AsyncClient, username: str) -> dict[str, str
     return headers
 
 
-async def upload_poster(
+async def upload_photo(
     client: httpx.AsyncClient, headers: dict[str, str], content: bytes, filename: str
 ) -> httpx.Response:
     return await client.post(
         "/admin/api/media/",
-        data={"table_name": "poster", "column_name": "image"},
+        data={"table_name": "fan", "column_name": "photo"},
         files={"file": (filename, content, "image/png")},
         headers=headers,
     )
@@ -245,23 +244,23 @@ async def upload_poster(
 async def test_admin_upload_stores_a_cleaned_image_in_the_backend(
     backend: Backend, people: People
 ) -> None:
-    app = await app_with_posters(backend)
+    app = await app_with_photos(backend)
     async with client_for(app) as client:
         headers = await admin_login(client, "staff")
 
-        response = await upload_poster(client, headers, png((40, 30)), "photo.png")
+        response = await upload_photo(client, headers, png((40, 30)), "photo.png")
 
         assert response.status_code == 200, response.text
         key = response.json()["file_key"]
         served = await client.get(f"/media/{key}")
         url = await client.post(
             "/admin/api/media/generate-file-url/",
-            json={"table_name": "poster", "column_name": "image", "file_key": key},
+            json={"table_name": "fan", "column_name": "photo", "file_key": key},
             headers=headers,
         )
 
     assert KEY.fullmatch(key)
-    assert key.startswith(f"{POSTER_FOLDER}/")
+    assert key.startswith(f"{PHOTO_FOLDER}/")
     assert key.endswith(".png")
     assert await backend.everything() == [_stored_name(backend, key)]
     storage = backend.storage()
@@ -281,11 +280,11 @@ async def test_admin_upload_stores_a_cleaned_image_in_the_backend(
 async def test_admin_refuses_a_text_file_named_like_an_image(
     backend: Backend, people: People
 ) -> None:
-    app = await app_with_posters(backend)
+    app = await app_with_photos(backend)
     async with client_for(app) as client:
         headers = await admin_login(client, "staff")
 
-        response = await upload_poster(client, headers, b"not an image, honest\n", "photo.png")
+        response = await upload_photo(client, headers, b"not an image, honest\n", "photo.png")
 
     assert response.status_code == 422
     assert response.json()["detail"] == "The file is not a JPEG, PNG or WebP image."
@@ -293,11 +292,11 @@ async def test_admin_refuses_a_text_file_named_like_an_image(
 
 
 async def test_admin_media_upload_is_for_staff_only(backend: Backend, people: People) -> None:
-    app = await app_with_posters(backend)
+    app = await app_with_photos(backend)
     async with client_for(app) as client:
         headers = await admin_login(client, "plain")
 
-        response = await upload_poster(client, headers, png(), "photo.png")
+        response = await upload_photo(client, headers, png(), "photo.png")
 
     assert response.status_code in {401, 403}
     assert await backend.everything() == []

@@ -84,7 +84,13 @@ async def load() -> None:
         await Band.update({Band.popularity: count}).where(Band.id == band)
     storage = create_storage(get_settings())
     try:
-        rows = await Fan.select(Fan.id).order_by(Fan.id).limit(PHOTOS)
+        # The demo's own fans only: a visitor's may come first.
+        rows = (
+            await Fan.select(Fan.id)
+            .where(Fan.email.like(f"%@{DEMO_DOMAIN}"))
+            .order_by(Fan.id)
+            .limit(PHOTOS)
+        )
         for row, colour in zip(rows, COLOURS, strict=False):
             data = await anyio.to_thread.run_sync(picture, colour)
             await set_photo(storage, row["id"], await clean_image(data, len(data)))
