@@ -31,18 +31,19 @@ def create_engine(settings: Settings) -> Engine:  # type: ignore[type-arg]
     )
 
 
-_engines: dict[tuple[str, str, int, int], Engine] = {}  # type: ignore[type-arg]
+_engines: dict[tuple[str, int, int], Engine] = {}  # type: ignore[type-arg]
 
 
 def engine_for(settings: Settings) -> Engine:  # type: ignore[type-arg]
     """The process's engine for `settings`' database, made on first use: `piccolo_conf.py` and
-    `create_app` given the same settings share one engine (one pool, one set of threads)."""
-    key = (
-        settings.database_url,
-        settings.project_root,
-        settings.database_pool_min,
-        settings.database_pool_max,
-    )
+    `create_app` given settings for the same database share one engine (one pool, one set of
+    threads), whatever else differs."""
+    database = settings.database_url
+    if database.startswith("sqlite"):  # a relative file is the project folder's
+        sqlite = parse_database_url(database)
+        assert isinstance(sqlite, SQLiteDatabase)
+        database = str(settings.root / sqlite.path)
+    key = (database, settings.database_pool_min, settings.database_pool_max)
     engine = _engines.get(key)
     if engine is None:
         engine = _engines[key] = create_engine(settings)

@@ -4,6 +4,7 @@ another DATABASE_URL than piccolo_conf.py's moves every table to that database."
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import anyio
 import msgspec
@@ -59,6 +60,19 @@ async def test_an_app_on_another_database_reads_and_writes_there(
     assert not await BaseUser.exists().where(BaseUser.username == "elsewhere")
 
 
-def test_the_same_settings_share_one_engine() -> None:
+def test_settings_for_the_same_database_share_one_engine(tmp_path: Path) -> None:
     settings = get_settings()
     assert engine_for(settings) is engine_for(settings) is engine_finder()
+    # Another project folder, the same database (the suite's URL names it absolutely).
+    elsewhere = msgspec.structs.replace(settings, project_root=str(tmp_path))
+    assert engine_for(elsewhere) is engine_finder()
+
+
+def test_a_relative_sqlite_file_is_the_project_folders(tmp_path: Path) -> None:
+    one, other = (
+        msgspec.structs.replace(
+            get_settings(), project_root=str(tmp_path / name), database_url="sqlite:///db.sqlite3"
+        )
+        for name in ("one", "other")
+    )
+    assert engine_for(one) is not engine_for(other)
