@@ -8,13 +8,13 @@ with hashing moved to a worker thread; Piccolo Admin logs in through it too.
 from __future__ import annotations
 
 import datetime
-import hmac
 from typing import Any
 
 import anyio.to_thread
 from piccolo.apps.user.tables import BaseUser
 
 from bandstand.accounts.tables import Membership
+from bandstand.tokens import tokens_match
 
 # Hashed when the login names no user, so that a missing account takes as long as a wrong
 # password and the timing does not tell which.
@@ -45,7 +45,7 @@ async def _matches(password: str, stored: str) -> bool:
         )
     except ValueError:  # malformed hash, or an over-long password
         return False
-    return hmac.compare_digest(candidate, stored)
+    return tokens_match(candidate, stored)
 
 
 def _by_login(login: str) -> Any:

@@ -1,9 +1,9 @@
 """Hot queries compiled once.
 
 Piccolo builds a query's SQL afresh on every run: for a small select with a join that costs
-more than the database round trip (see bench/). A `CompiledQuery` asks Piccolo for the SQL of
-each shape once per engine type, with `Slot`s where the values go, and then only binds values —
-the same SQL, parameters and rows as the query it was built from.
+more than the database round trip (docs/performance.md). A `CompiledQuery` asks Piccolo for the
+SQL of each shape once per engine type, with `Slot`s where the values go, and then only binds
+values — the same SQL, parameters and rows as the query it was built from.
 
     PRODUCT = CompiledQuery(lambda: Product.select(*COLUMNS).where(Product.id == Slot("id")))
     rows = await PRODUCT.rows(id=5)

@@ -13,8 +13,8 @@ one of `QUERY_THREADS` threads (a write, on one more thread of its own), each wi
 connections (one with Piccolo's type converters, one without for `fetch_stored`), opened once
 and kept: the engine's connection pool. The threads are `QueryThreads` (threads.py) rather than
 `anyio.to_thread`, whose per-call capacity limiter, checkpoints and hand-off cost more than a
-small query itself and halved a one-row endpoint's throughput, or a `ThreadPoolExecutor`,
-whose futures still cost a one-row read a fifth of its CPU (see bench/).
+small query itself, or a `ThreadPoolExecutor`, whose futures cost a one-row read much of its CPU
+(docs/performance.md has the figures).
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ BUSY_TIMEOUT_SECONDS = 30.0
 QUERY_THREADS = 4
 # Writes outside transactions go to one more thread of their own: SQLite takes one writer at a
 # time, and writers on several threads queued on its busy handler, which sleeps in steps of
-# up to 100 ms and made the slowest registrations wait five times the typical one.
+# up to 100 ms: the slowest registrations waited many times the typical one.
 WRITES = ("INSERT", "UPDATE", "DELETE")
 
 
@@ -258,9 +258,9 @@ class TunedSQLiteEngine(SQLiteEngine):
         self._query_threads: QueryThreads | None = None
         self._write_thread: QueryThreads | None = None
         # Piccolo's own queries wait for a free thread here, not in the threads' queue: with
-        # a thousand chat streams, a queue there held a tenth more memory. Compiled queries
-        # (small, fixed-shape, the hot pages) queue for the threads: waking a waiter here cost
-        # a one-row read a fifth of its CPU at 64 connections (see bench/).
+        # a thousand chat streams, a queue there held more memory. Compiled queries (small,
+        # fixed-shape, the hot pages) queue for the threads: waking a waiter here cost a
+        # one-row read much of its CPU under many connections (docs/performance.md).
         self._free_threads: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, asyncio.Semaphore
         ] = weakref.WeakKeyDictionary()
@@ -299,8 +299,8 @@ class TunedSQLiteEngine(SQLiteEngine):
         columns that need it (`stored_value_reader`), on the event loop, in one pass.
 
         Converters run per value while the query thread holds the GIL, between the row steps
-        that release it; with a few queries in flight that tug of war cost a page of 20 rows
-        more CPU than the query itself (see bench/)."""
+        that release it; with a few queries in flight that tug of war cost a page of rows
+        more CPU than the query itself (docs/performance.md)."""
         return await self._on_query_thread(
             _writes(query), self._fetch_stored_on_thread, query, args
         )
