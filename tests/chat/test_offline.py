@@ -2,7 +2,7 @@
 
 import httpx
 
-from bandstand.testing.accounts import People, log_in
+from bandstand.testing.accounts import People, log_in, log_in_for_api
 from bandstand.testing.sse import parse_sse
 from project.chat.tables import Conversation, Message
 from tests.chat.conftest import new_conversation, send
@@ -73,6 +73,43 @@ async def test_conversations_are_private(
     assert (await client.get(f"/api/chat/conversations/{conversation}")).status_code == 404
     assert (await client.get(f"/chat/{conversation}")).status_code == 404
     assert (await client.get("/api/chat/conversations")).json() == []
+
+
+async def test_nobody_writes_to_someone_elses_conversation(chatter: httpx.AsyncClient) -> None:
+    conversation = await new_conversation(chatter, "Mine")
+    await send(chatter, conversation, "Hello there")
+    before = await rows()
+    await log_in_for_api(chatter, "member")  # the same client, now someone else
+    token = chatter.headers["x-site-csrf"]
+    writes = {
+        "rename": await chatter.post(
+            f"/chat/{conversation}/rename", data={"title": "Theirs", "_csrf_token": token}
+        ),
+        "delete": await chatter.post(f"/chat/{conversation}/delete", data={"_csrf_token": token}),
+        "message": await send(chatter, conversation, "Written by a stranger"),
+    }
+    assert {name: response.status_code for name, response in writes.items()} == {
+        "rename": 404,
+        "delete": 404,
+        "message": 404,
+    }
+    assert await rows() == before
+    # The control: the same writes as the owner do change the conversation.
+    await log_in_for_api(chatter, "plain")
+    renamed = await chatter.post(
+        f"/chat/{conversation}/rename",
+        data={"title": "Plans", "_csrf_token": chatter.headers["x-site-csrf"]},
+    )
+    assert renamed.status_code == 303
+    assert await rows() != before
+
+
+async def rows() -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+    """Every conversation and message, as stored."""
+    return (
+        await Conversation.select().order_by(Conversation.id),
+        await Message.select().order_by(Message.id),
+    )
 
 
 async def test_rename_and_delete_from_the_page(chatter: httpx.AsyncClient) -> None:
