@@ -1,8 +1,16 @@
+import re
 from decimal import Decimal
 
 import pytest
 
 from project.catalog.tables import Category, Product
+
+ROW_NAME = re.compile(r'<td><a href="/products/\d+">([^<]+)</a></td>')
+
+
+def names(html: str) -> list[str]:
+    """The products listed on a /products page, in order."""
+    return ROW_NAME.findall(html)
 
 
 class Catalog:

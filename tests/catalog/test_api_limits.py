@@ -7,7 +7,7 @@ import pytest
 from bandstand.ids import MAX_ID
 from bandstand.pagination import MAX_PAGE
 from bandstand.testing.accounts import People, log_in_for_api
-from tests.catalog.conftest import Catalog
+from tests.catalog.conftest import Catalog, names
 
 PAST_POSTGRES = 2**31  # an int4 column refuses it
 PAST_SQLITE = 2**63  # sqlite3 cannot bind it
@@ -80,7 +80,12 @@ async def test_the_pages_refuse_an_id_out_of_range(
 
 @pytest.mark.parametrize("page", [MAX_PAGE + 1, PAST_SQLITE, HUGE])
 async def test_the_list_page_shows_the_last_page_for_a_huge_number(
-    client: httpx.AsyncClient, catalog: Catalog, page: int
+    client: httpx.AsyncClient, catalog: Catalog, page: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    response = await client.get("/products", params={"page": page})
+    from project.catalog import routes
+
+    monkeypatch.setattr(routes, "PAGE_SIZE", 2)
+    response = await client.get("/products", params={"page": page, "sort": "price"})
     assert response.status_code == 200
+    assert "Page 3 of 3" in response.text
+    assert names(response.text) == ["Saw"]  # the dearest of five, two to a page

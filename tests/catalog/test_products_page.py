@@ -1,4 +1,5 @@
 import re
+from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -6,13 +7,7 @@ import pytest
 
 from project.catalog import demo, queries
 from project.catalog.tables import Category, Product
-from tests.catalog.conftest import Catalog
-
-ROW_NAME = re.compile(r'<td><a href="/products/\d+">([^<]+)</a></td>')
-
-
-def names(html: str) -> list[str]:
-    return ROW_NAME.findall(html)
+from tests.catalog.conftest import Catalog, names
 
 
 async def test_products_page_lists_demo_products_escaped(client: httpx.AsyncClient) -> None:
@@ -32,13 +27,16 @@ async def test_products_page_lists_demo_products_escaped(client: httpx.AsyncClie
 
 
 async def test_demo_load_is_idempotent_and_clear_removes_it(clean_tables: None) -> None:
+    # The site's own category and product, there before the demo: clear leaves them alone.
+    (ours,) = await Category.insert(Category(slug="ours", name="Ours"))
+    await Product.insert(Product(name="Our product", price=Decimal("1.00"), category=ours["id"]))
     await demo.load()
     await demo.load()
-    assert await Product.count() == len(demo.PRODUCTS)
-    assert await Category.count() == len(demo.CATEGORIES)
+    assert await Product.count() == len(demo.PRODUCTS) + 1
+    assert await Category.count() == len(demo.CATEGORIES) + 1
     await demo.clear()
-    assert await Product.count() == 0
-    assert await Category.count() == 0
+    assert await Product.select(Product.name).output(as_list=True) == ["Our product"]
+    assert await Category.select(Category.slug).output(as_list=True) == ["ours"]
 
 
 @pytest.mark.parametrize(
