@@ -49,11 +49,18 @@ DOCS_CONTENT_SECURITY_POLICY = "; ".join(
 # framing is forbidden there.
 MOUNT_CONTENT_SECURITY_POLICY = "frame-ancestors 'none'"
 
+PERMISSIONS_POLICY = ", ".join(
+    f"{feature}=()"
+    for feature in ("camera", "microphone", "geolocation", "payment", "usb", "browsing-topics")
+)
+
 SECURITY_HEADERS = {
     "content-security-policy": CONTENT_SECURITY_POLICY,
     "x-content-type-options": "nosniff",
     "referrer-policy": "same-origin",
     "x-frame-options": "DENY",
+    # No page asks for these; a script injected into one can't either.
+    "permissions-policy": PERMISSIONS_POLICY,
 }
 
 # Production only: a browser that has seen it refuses plain HTTP to the site for a year, which
