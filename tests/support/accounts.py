@@ -15,16 +15,16 @@ SITE_PASSWORD = "site-superuser-secret"
 
 
 def prepare_site_database(database_url: str) -> None:
-    """Set a fresh database up as the README says: migrations, demo data and
-    `piccolo project superuser` (user "admin", password SITE_PASSWORD)."""
-    superuser = {"SUPERUSER_USERNAME": "admin", "SUPERUSER_PASSWORD": SITE_PASSWORD}
-    for command in (
-        ("migrations", "forwards", "all"),
-        ("project", "demo"),
-        ("project", "superuser"),
-    ):
-        result = run_piccolo(*command, database_url=database_url, **superuser)
-        assert result.returncode == 0, result.stdout + result.stderr
+    """Set a fresh database up as the README says, with `piccolo project setup`: migrations,
+    demo data and a superuser (user "admin", password SITE_PASSWORD), in one process."""
+    result = run_piccolo(
+        "project",
+        "setup",
+        database_url=database_url,
+        SUPERUSER_USERNAME="admin",
+        SUPERUSER_PASSWORD=SITE_PASSWORD,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def site_login(client: httpx.Client) -> None:
