@@ -32,7 +32,7 @@ test: test-sqlite test-postgres  ## The whole suite: once on SQLite, once on Pos
 # Tests run side by side in WORKERS processes (pytest-xdist), each with a database of its own;
 # many wait on servers and subprocesses, so more workers than cores still go faster.
 WORKERS ?= 4
-PYTEST := $(BIN)/python -m pytest -n $(WORKERS) --dist loadfile --durations=15
+PYTEST := $(BIN)/python -m pytest -n $(WORKERS) --dist worksteal --durations=15
 
 test-sqlite: $(VENV)/.dev
 	$(PYTEST)
