@@ -4,7 +4,7 @@ settings, and clients for it."""
 from __future__ import annotations
 
 import importlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, cast
 
@@ -14,6 +14,7 @@ import msgspec
 from litestar import Litestar
 
 from bandstand.app import create_app, site_of
+from bandstand.features import Feature
 from bandstand.settings import get_settings
 
 # Where the project's app is, as for uvicorn (the `bandstand_app` ini option overrides it).
@@ -35,10 +36,15 @@ def project_app() -> Litestar:
 
 
 async def build_app(**changes: Any) -> Litestar:
-    """The project's app with some settings changed. Building it reads templates and resolves
-    folders: file I/O, kept off the event loop."""
-    settings = msgspec.structs.replace(get_settings(), **changes)
+    """The project's app with some settings changed."""
     features, name = site_of(project_app())
+    return await build_site(features, name, **changes)
+
+
+async def build_site(features: Sequence[Feature], name: str, /, **changes: Any) -> Litestar:
+    """A site of `features` with some settings changed. Building it reads templates and
+    resolves folders: file I/O, kept off the event loop."""
+    settings = msgspec.structs.replace(get_settings(), **changes)
     return await anyio.to_thread.run_sync(lambda: create_app(features, settings, name=name))
 
 

@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.support.postgres_servers import free_port
+
 # The comment on the databases this check makes: the only ones it drops without --force.
 MARKER = "piccolo-suite throwaway"
 
@@ -64,12 +66,6 @@ def throwaway_database(server: Server, name: str, *, force: bool, keep: bool) ->
         if not keep:
             with contextlib.suppress(RuntimeError):
                 psql(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _pgbouncer_ini(server: Server, base: Path, port: int, pool_size: int) -> str:

@@ -13,13 +13,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import anyio
-import msgspec
 from litestar import Litestar
 
 from bandstand.app import create_app
 from bandstand.features import Feature, NavLink
-from bandstand.settings import Settings, get_settings
+from bandstand.settings import Settings
+from bandstand.testing.apps import build_site
 from tests.support.sample import api, demo, pages
 from tests.support.tables import Album, Band, Fan, Manager, Venue
 
@@ -46,5 +45,4 @@ def sample_app(settings: Settings | None = None) -> Litestar:
 
 async def build_sample_app(**changes: Any) -> Litestar:
     """The sample site with some settings changed, built off the event loop."""
-    settings = msgspec.structs.replace(get_settings(), **changes)
-    return await anyio.to_thread.run_sync(sample_app, settings)
+    return await build_site([SAMPLE], NAME, **changes)
