@@ -19,7 +19,7 @@ def create_engine(settings: Settings) -> Engine:  # type: ignore[type-arg]
     """Build the engine for `settings.database_url`; raises `DatabaseURLError` on a bad URL."""
     database = parse_database_url(settings.database_url)
     if isinstance(database, SQLiteDatabase):
-        path = settings.root / database.path  # a relative file is the project folder's
+        path = settings.root / database.path  # unless absolute
         # The default folder is git-ignored: a fresh clone doesn't have it yet. SQLite writes
         # its journal beside the file, so the folder, not only the file, must be writable.
         with contextlib.suppress(OSError):
@@ -38,9 +38,12 @@ def engine_for(settings: Settings) -> Engine:  # type: ignore[type-arg]
     """The process's engine for `settings`' database, made on first use: `piccolo_conf.py` and
     `create_app` given settings for the same database share one engine (one pool, one set of
     threads), whatever else differs."""
-    database = parse_database_url(settings.database_url)
-    where = str(settings.root / database.path) if isinstance(database, SQLiteDatabase) else ""
-    key = (where or settings.database_url, settings.database_pool_min, settings.database_pool_max)
+    database = settings.database_url
+    if database.startswith("sqlite"):  # a relative file is the project folder's
+        sqlite = parse_database_url(database)
+        assert isinstance(sqlite, SQLiteDatabase)
+        database = str(settings.root / sqlite.path)
+    key = (database, settings.database_pool_min, settings.database_pool_max)
     engine = _engines.get(key)
     if engine is None:
         engine = _engines[key] = create_engine(settings)
