@@ -69,19 +69,20 @@ def missing_on_sqlite(tmp_path: Path) -> Iterator[TunedSQLiteEngine]:
     Missing._meta.db = None  # type: ignore[assignment]
 
 
-def _connection_threads() -> int:
+def _connection_threads() -> set[threading.Thread]:
     # aiosqlite runs each connection on a non-daemon thread: left open, it hangs the exit.
-    return sum(1 for thread in threading.enumerate() if not thread.daemon)
+    return {thread for thread in threading.enumerate() if not thread.daemon}
 
 
-async def _connection_threads_back_to(count: int) -> int:
-    """The number of connection threads, once it is back to `count` or after a second: a
-    closed connection's thread ends soon after `close()` returns."""
+async def _threads_left_from(before: set[threading.Thread]) -> set[threading.Thread]:
+    """The connection threads started since `before` that are still alive, once there are
+    none or after a second: a closed connection's thread ends soon after `close()` returns.
+    Threads of `before` are left out, as another test's may end meanwhile."""
     for _ in range(50):
-        if _connection_threads() == count:
+        if not _connection_threads() - before:
             break
         await asyncio.sleep(0.02)
-    return _connection_threads()
+    return _connection_threads() - before
 
 
 @pytest.mark.engine_independent
@@ -94,4 +95,4 @@ async def test_a_failed_sqlite_batch_leaves_no_connection_open(
             async with await Missing.select().where(Missing.name == "x").batch(batch_size=5):
                 pass
 
-    assert await _connection_threads_back_to(before) == before
+    assert await _threads_left_from(before) == set()
