@@ -27,6 +27,7 @@ from tests.checks.helpers import (
     run_check,
     run_check_sync,
 )
+from tests.support.postgres_fixtures import skip_if_missing
 from tests.support.postgres_servers import PgBouncer, PostgresServer, free_port
 
 pytestmark = pytest.mark.engine_independent
@@ -154,6 +155,7 @@ def test_a_pooler_with_the_cache_on_is_an_error(pooled_cache_on: CheckRun) -> No
 
 @pytest.fixture(scope="module")
 def one_server_pgbouncer(tls_postgres: PostgresServer) -> Iterator[PgBouncer]:
+    skip_if_missing(pgbouncer=True)
     with PgBouncer(tls_postgres, default_pool_size=1) as bouncer:
         yield bouncer
 

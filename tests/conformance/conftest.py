@@ -15,6 +15,7 @@ from piccolo.engine.postgres import PostgresEngine
 from bandstand.database.postgres import PoolerSafePostgresEngine
 from bandstand.database.url import PostgresDatabase, parse_database_url
 from tests.conformance.harness import BACKENDS, Backend, PostgresBackend, SQLiteBackend
+from tests.support.postgres_fixtures import skip_if_missing
 from tests.support.postgres_servers import PgBouncer, PostgresServer
 
 POOL_MAX = 5
@@ -63,6 +64,7 @@ async def _create_databases(server: PostgresServer, names: list[str]) -> None:
 
 @pytest.fixture(scope="session")
 def conformance_bouncer(tls_postgres: PostgresServer) -> Iterator[PgBouncer]:
+    skip_if_missing(pgbouncer=True)
     with AnyDatabaseBouncer(tls_postgres, default_pool_size=2) as bouncer:
         yield bouncer
 

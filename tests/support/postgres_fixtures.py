@@ -21,10 +21,12 @@ from tests.support.postgres_servers import (
     missing_prerequisites,
 )
 
-__all__ = ["certificates", "pgbouncer", "plain_postgres", "tls_postgres"]
+__all__ = ["certificates", "pgbouncer", "plain_postgres", "skip_if_missing", "tls_postgres"]
 
 
-def _skip_if_missing(*, pgbouncer: bool = False) -> None:
+def skip_if_missing(*, pgbouncer: bool = False) -> None:
+    """Skip, with the reason, when the servers cannot be started here (a failure in CI).
+    Every fixture that starts one of its own calls it first."""
     reason = missing_prerequisites(pgbouncer=pgbouncer)
     if reason is not None:
         skip_unless_ci(reason)
@@ -33,7 +35,7 @@ def _skip_if_missing(*, pgbouncer: bool = False) -> None:
 @pytest.fixture(scope="session")
 def certificates() -> Iterator[Certificates]:
     """A CA and a server certificate for `localhost` (not 127.0.0.1)."""
-    _skip_if_missing()
+    skip_if_missing()
     # Not tmp_path_factory: its base is private to root, out of the server user's reach.
     directory = make_server_owned_dir("bandstand-certs-")
     try:
@@ -45,7 +47,7 @@ def certificates() -> Iterator[Certificates]:
 @pytest.fixture(scope="session")
 def tls_postgres(certificates: Certificates) -> Iterator[PostgresServer]:
     """A PostgreSQL that accepts TCP clients only over TLS."""
-    _skip_if_missing()
+    skip_if_missing()
     with PostgresServer(ssl=True, certificates=certificates) as server:
         yield server
 
@@ -53,7 +55,7 @@ def tls_postgres(certificates: Certificates) -> Iterator[PostgresServer]:
 @pytest.fixture(scope="session")
 def plain_postgres() -> Iterator[PostgresServer]:
     """A PostgreSQL without TLS."""
-    _skip_if_missing()
+    skip_if_missing()
     with PostgresServer(ssl=False) as server:
         yield server
 
@@ -61,6 +63,6 @@ def plain_postgres() -> Iterator[PostgresServer]:
 @pytest.fixture(scope="session")
 def pgbouncer(tls_postgres: PostgresServer) -> Iterator[PgBouncer]:
     """PgBouncer 1.18 in transaction mode, pool size 2, in front of `tls_postgres`."""
-    _skip_if_missing(pgbouncer=True)
+    skip_if_missing(pgbouncer=True)
     with PgBouncer(tls_postgres, default_pool_size=2) as bouncer:
         yield bouncer
