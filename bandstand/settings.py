@@ -20,6 +20,7 @@ Environment = Literal["development", "production", "test"]
 StorageBackend = Literal["filesystem", "database", "s3"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 LogFormat = Literal["text", "json"]
+EmailBackendName = Literal["console", "smtp", "memory"]
 
 DEFAULT_DATABASE_URL = "sqlite:///data/bandstand.sqlite3"
 # Anyone can read this key in the source: it is refused in production.
@@ -74,6 +75,20 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     s3_region: str = "us-east-1"
     s3_access_key_id: str = ""
     s3_secret_access_key: str = ""
+    # Outgoing e-mail, with Django's names: printed to stdout (console), kept in memory for
+    # tests (memory), or sent by SMTP.
+    email_backend: EmailBackendName = "console"
+    email_host: str = "localhost"
+    email_port: Annotated[int, msgspec.Meta(ge=1, le=65535)] = 25
+    email_host_user: str = ""
+    email_host_password: str = ""
+    # STARTTLS on a plain connection (port 587), or TLS from the first byte (port 465).
+    email_use_tls: bool = False
+    email_use_ssl: bool = False
+    email_timeout: Annotated[float, msgspec.Meta(gt=0)] = 10.0
+    default_from_email: str = "webmaster@localhost"
+    # Where the site is reached from outside, for the absolute links in e-mails.
+    site_url: str = "http://127.0.0.1:8000"
     # For `piccolo project superuser`, the non-interactive way of PaaS release steps.
     superuser_username: str = ""
     superuser_email: str = ""
@@ -109,6 +124,8 @@ def _accepted(type_: Any) -> str:
     if isinstance(info, msgspec.inspect.LiteralType):
         return "one of " + ", ".join(str(value) for value in info.values)
     if isinstance(info, msgspec.inspect.IntType):
+        if info.ge is not None and info.le is not None:
+            return f"a whole number from {info.ge} to {info.le}"
         return "a whole number" + (f" of at least {info.ge}" if info.ge is not None else "")
     if isinstance(info, msgspec.inspect.FloatType):
         return "a number" + (f" above {info.gt:g}" if info.gt is not None else "")
@@ -130,7 +147,7 @@ def _coerce(name: str, raw: str) -> Any:
         return tuple(item.strip() for item in raw.split(",") if item.strip())
     if isinstance(info, msgspec.inspect.LiteralType) and name == "LOG_LEVEL":
         return raw.strip().upper()
-    if isinstance(info, msgspec.inspect.LiteralType) and name == "LOG_FORMAT":
+    if isinstance(info, msgspec.inspect.LiteralType) and name in {"LOG_FORMAT", "EMAIL_BACKEND"}:
         return raw.strip().lower()
     return raw.strip()
 
@@ -140,6 +157,16 @@ def _check_consistency(settings: Settings) -> None:
         raise SettingsError(
             f"DATABASE_POOL_MIN={settings.database_pool_min} is not valid: expected at most "
             f"DATABASE_POOL_MAX={settings.database_pool_max}"
+        )
+    if settings.email_use_tls and settings.email_use_ssl:
+        raise SettingsError(
+            "EMAIL_USE_TLS and EMAIL_USE_SSL are both true: choose one (TLS is STARTTLS on "
+            "port 587, SSL is TLS from the start on port 465)"
+        )
+    if not re.fullmatch(r"https?://[^/?#\s]+(/[^?#\s]*)?", settings.site_url):
+        raise SettingsError(
+            f"SITE_URL={settings.site_url!r} is not valid: expected the site's address, such "
+            "as https://example.com"
         )
     if settings.storage_backend == "s3" and not settings.s3_bucket:
         raise SettingsError("S3_BUCKET must be set when STORAGE_BACKEND=s3")

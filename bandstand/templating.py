@@ -21,17 +21,22 @@ from bandstand.settings import Settings
 FRAMEWORK_TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
+def template_loader(settings: Settings, features: Sequence[Feature]) -> ChoiceLoader:
+    """Where a template's name is looked up: the site's folder, the features', the framework's."""
+    return ChoiceLoader(
+        [
+            FileSystemLoader(settings.path("templates")),
+            *(FileSystemLoader(feature.templates) for feature in features if feature.templates),
+            FileSystemLoader(FRAMEWORK_TEMPLATES),
+        ]
+    )
+
+
 def create_template_config(
     settings: Settings, features: Sequence[Feature], site_name: str
 ) -> TemplateConfig[JinjaTemplateEngine]:
     environment = Environment(
-        loader=ChoiceLoader(
-            [
-                FileSystemLoader(settings.path("templates")),
-                *(FileSystemLoader(feature.templates) for feature in features if feature.templates),
-                FileSystemLoader(FRAMEWORK_TEMPLATES),
-            ]
-        ),
+        loader=template_loader(settings, features),
         autoescape=select_autoescape(default=True, default_for_string=True),
         auto_reload=settings.debug,
         cache_size=-1,

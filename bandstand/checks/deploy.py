@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Literal
+from urllib.parse import urlsplit
 
 from bandstand.checks.findings import Finding
 from bandstand.settings import DEVELOPMENT_SECRET_KEY, MIN_PRODUCTION_SECRET_KEY_LENGTH, Settings
@@ -26,6 +27,8 @@ NO_HTTPS = "deploy.W004"
 SQLITE_ON_INSTANCE = "deploy.W005"
 UPLOADS_ON_INSTANCE = "deploy.W006"
 TEXT_LOGS = "deploy.W007"
+EMAIL_NOT_SENT = "deploy.E005"
+LOCAL_SITE_URL = "deploy.W008"
 IDS = (
     DEVELOPMENT_KEY,
     SHORT_KEY,
@@ -38,6 +41,8 @@ IDS = (
     SQLITE_ON_INSTANCE,
     UPLOADS_ON_INSTANCE,
     TEXT_LOGS,
+    EMAIL_NOT_SENT,
+    LOCAL_SITE_URL,
 )
 
 # A random key of 32 characters has about 20 different ones (hex: about 14 of 16); fewer than
@@ -105,6 +110,7 @@ def check_deploy(
                 "use STORAGE_BACKEND=s3 or database, or put MEDIA_ROOT on a persistent volume",
             )
         )
+    findings += _email(settings)
     if settings.log_format == "text":
         findings.append(
             Finding(
@@ -146,6 +152,36 @@ def _secret_key(key: str) -> list[Finding]:
             )
         ]
     return []
+
+
+def _email(settings: Settings) -> list[Finding]:
+    findings = []
+    if settings.email_backend != "smtp":
+        findings.append(
+            Finding(
+                EMAIL_NOT_SENT,
+                f"EMAIL_BACKEND={settings.email_backend}: e-mails (password resets, address "
+                "checks) are never sent, "
+                + (
+                    "only printed to the log"
+                    if settings.email_backend == "console"
+                    else "only kept in memory"
+                ),
+                "set EMAIL_BACKEND=smtp and EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, "
+                "EMAIL_HOST_PASSWORD and EMAIL_USE_TLS (or EMAIL_USE_SSL) from your mail provider",
+            )
+        )
+    host = urlsplit(settings.site_url).hostname or ""
+    if host in LOCAL_HOST_NAMES or not settings.site_url.startswith("https://"):
+        findings.append(
+            Finding(
+                LOCAL_SITE_URL,
+                f"SITE_URL={settings.site_url}: the links in e-mails "
+                + ("point to this machine" if host in LOCAL_HOST_NAMES else "are not https"),
+                "set SITE_URL to the address people reach the site at: https://example.com",
+            )
+        )
+    return findings
 
 
 def _allowed_hosts(hosts: tuple[str, ...]) -> list[Finding]:

@@ -10,6 +10,7 @@ from bandstand.commands.backup import backup, restore
 from bandstand.commands.check import check
 from bandstand.commands.demo import demo_command
 from bandstand.commands.release import release
+from bandstand.commands.sendtestemail import sendtestemail_command
 from bandstand.commands.serve import serve
 from bandstand.commands.setup import setup_command
 from bandstand.commands.startapp import startapp_command
@@ -28,4 +29,5 @@ def site_commands(features: Sequence[Feature]) -> list[Callable[..., Any]]:
         backup,
         restore,
         check,
+        sendtestemail_command(features),
     ]

@@ -13,6 +13,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import AsyncIterator, Iterator
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ import httpx
 import pytest
 from blockbuster import BlockBuster, blockbuster_ctx
 
+from bandstand.email.backends import MemoryBackend
 from bandstand.testing import apps, database
 from bandstand.testing.blocking import allow_known_safe_blocking
 
@@ -60,6 +62,8 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["LLM_OFFLINE_TOKEN_DELAY_MS"] = "1"
     tmp = tempfile.mkdtemp(prefix="bandstand-test-")
     _state["tmp"] = tmp
+    # E-mails are kept in memory (`mail_outbox`), never sent or printed.
+    os.environ["EMAIL_BACKEND"] = "memory"
     # Uploads go to the run's own folder, never the developer's data/media.
     os.environ["STORAGE_BACKEND"] = "filesystem"
     os.environ["MEDIA_ROOT"] = f"{tmp}/media"
@@ -132,6 +136,14 @@ def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: objec
     # tear-down in one task, as the app's lifespan (anyio task groups) needs.
     if name.startswith("test") and inspect.iscoroutinefunction(obj):
         pytest.mark.anyio(obj)
+
+
+@pytest.fixture
+def mail_outbox() -> Iterator[list[EmailMessage]]:
+    """The messages sent during the test, in order (EMAIL_BACKEND=memory in tests)."""
+    MemoryBackend.outbox.clear()
+    yield MemoryBackend.outbox
+    MemoryBackend.outbox.clear()
 
 
 @pytest.fixture(scope="session")

@@ -33,6 +33,8 @@ PRODUCTION = {
     "UVICORN_FORWARDED_ALLOW_IPS": "",
     "UVICORN_SSL_CERTFILE": "",
     "UVICORN_PROXY_HEADERS": "",
+    "EMAIL_BACKEND": "smtp",
+    "SITE_URL": "https://bandstand.example",
 }
 
 

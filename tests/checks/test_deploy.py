@@ -54,6 +54,10 @@ CASES = [
     pytest.param("deploy.W003", {"ALLOWED_HOSTS": "localhost,127.0.0.1"}, id="W003"),
     pytest.param("deploy.W004", {"FORWARDED_ALLOW_IPS": ""}, id="W004"),
     pytest.param("deploy.W007", {"LOG_FORMAT": "text"}, id="W007"),
+    pytest.param("deploy.E005", {"EMAIL_BACKEND": "console"}, id="E005-console"),
+    pytest.param("deploy.E005", {"EMAIL_BACKEND": "memory"}, id="E005-memory"),
+    pytest.param("deploy.W008", {"SITE_URL": "http://127.0.0.1:8000"}, id="W008-local"),
+    pytest.param("deploy.W008", {"SITE_URL": "http://bandstand.example"}, id="W008-http"),
 ]
 
 

@@ -46,6 +46,28 @@ def test_values_are_parsed_into_their_types() -> None:
     assert settings.environment == "test"
 
 
+def test_the_email_settings_are_parsed() -> None:
+    settings = load_settings(
+        {
+            "EMAIL_BACKEND": "SMTP",
+            "EMAIL_HOST": "smtp.example.com",
+            "EMAIL_PORT": "587",
+            "EMAIL_USE_TLS": "yes",
+            "EMAIL_TIMEOUT": "2.5",
+            "SITE_URL": "https://example.com/app",
+        },
+        env_file=None,
+    )
+    assert (settings.email_backend, settings.email_host, settings.email_port) == (
+        "smtp",
+        "smtp.example.com",
+        587,
+    )
+    assert (settings.email_use_tls, settings.email_use_ssl) == (True, False)
+    assert settings.email_timeout == 2.5
+    assert settings.site_url == "https://example.com/app"
+
+
 @pytest.mark.parametrize("value", ["0", "false", "No", "off", ""])
 def test_false_spellings(value: str) -> None:
     assert load_settings({"DEBUG": value}, env_file=None).debug is False
@@ -89,6 +111,22 @@ def test_env_file_is_read_and_the_environment_wins(tmp_path: Path) -> None:
             "STORAGE_BACKEND='disk' is not valid: expected one of database, filesystem, s3",
         ),
         ({"STORAGE_BACKEND": "s3"}, "S3_BUCKET must be set when STORAGE_BACKEND=s3"),
+        (
+            {"EMAIL_BACKEND": "sendmail"},
+            "EMAIL_BACKEND='sendmail' is not valid: expected one of console, memory, smtp",
+        ),
+        (
+            {"EMAIL_PORT": "70000"},
+            "EMAIL_PORT='70000' is not valid: expected a whole number from 1 to 65535",
+        ),
+        (
+            {"EMAIL_USE_TLS": "true", "EMAIL_USE_SSL": "true"},
+            "EMAIL_USE_TLS and EMAIL_USE_SSL are both true: choose one",
+        ),
+        ({"EMAIL_TIMEOUT": "0"}, "EMAIL_TIMEOUT='0' is not valid: expected a number above 0"),
+        ({"SITE_URL": "example.com"}, "SITE_URL='example.com' is not valid"),
+        ({"SITE_URL": "https://example.com/a b"}, "SITE_URL='https://example.com/a b' is not"),
+        ({"SITE_URL": "javascript:alert(1)//x"}, "SITE_URL='javascript:alert(1)//x' is not"),
         ({"UPLOAD_MAX_BYTES": "0"}, "UPLOAD_MAX_BYTES='0' is not valid: expected a whole number"),
         ({"ENVIRONMENT": "production"}, "SECRET_KEY must be set"),
         ({"ENVIRONMENT": "production", "SECRET_KEY": "short"}, "SECRET_KEY must be set"),
