@@ -76,11 +76,9 @@ class SMTPBackend:
             ) from error
 
 
-def create_email_backend(
-    settings: Settings, *, tls_context: ssl.SSLContext | None = None
-) -> EmailBackend:
+def create_email_backend(settings: Settings) -> EmailBackend:
     if settings.email_backend == "smtp":
-        return SMTPBackend(settings, tls_context=tls_context)
+        return SMTPBackend(settings)
     if settings.email_backend == "memory":
         return MemoryBackend()
     return ConsoleBackend()

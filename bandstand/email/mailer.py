@@ -3,9 +3,8 @@
 A message named `welcome` is three templates, looked up as pages are (the site's `templates/`,
 then the features', then the framework's): `email/welcome.subject.txt` (one line),
 `email/welcome.txt` and, if the same folder has one, `email/welcome.html`, all rendered from one
-context.
-Only the HTML part is autoescaped. Links in e-mails must be absolute: `absolute_url(path)` and
-`site_url` (SITE_URL) are there for that.
+context. Only the HTML part is autoescaped. Links in e-mails must be absolute: `absolute_url(path)`
+and `site_url` (SITE_URL) are there for that.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ import anyio.to_thread
 import jinja2
 import pytest
 
-from bandstand.email.backends import ConsoleBackend
+from bandstand.email.backends import ConsoleBackend, EmailBackend
 from bandstand.email.mailer import Mailer
 from bandstand.email.messages import EmailError
 from bandstand.settings import load_settings
@@ -30,14 +30,19 @@ TEMPLATES = {
 }
 
 
-def make_mailer(root: Path, templates: dict[str, str] = TEMPLATES, **settings: str) -> Mailer:
+def make_mailer(
+    root: Path,
+    templates: dict[str, str] = TEMPLATES,
+    backend: EmailBackend | None = None,
+    **settings: str,
+) -> Mailer:
     """A mailer for a site in `root` whose templates/email/ holds `templates`."""
     folder = root / "templates" / "email"
     folder.mkdir(parents=True)
     for name, text in templates.items():
         (folder / name).write_text(text)
     environ = {"PROJECT_ROOT": str(root), "EMAIL_BACKEND": "memory", **settings}
-    return Mailer(load_settings(environ, env_file=None), site_name="Test Site")
+    return Mailer(load_settings(environ, env_file=None), site_name="Test Site", backend=backend)
 
 
 @pytest.fixture
@@ -112,8 +117,9 @@ async def test_the_memory_backend_keeps_what_is_sent(
 
 async def test_the_console_backend_prints_the_message(tmp_path: Path) -> None:
     stream = io.StringIO()
-    mailer = await anyio.to_thread.run_sync(make_mailer, tmp_path)
-    mailer.backend = ConsoleBackend(stream)
+    mailer = await anyio.to_thread.run_sync(
+        make_mailer, tmp_path, TEMPLATES, ConsoleBackend(stream)
+    )
     await mailer.send(mailer.message("plain", {"name": "Ann"}, to=["ann@example.com"]))
     printed = stream.getvalue()
     assert "To: ann@example.com\n" in printed
