@@ -1,0 +1,1 @@
+"""Job-queue engine comparison; see README.md."""

@@ -1,0 +1,1 @@
+"""One module per engine, each run from that engine's own venv (see bench.py)."""
