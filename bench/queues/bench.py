@@ -597,7 +597,7 @@ def main() -> None:
     print(f"\n{meta['machine']}\n")
     print(table(summ))
     print(f"\nwritten {out}")
-    # Only a full benchmark updates the committed summary; a smoke run's numbers mean nothing.
+    # Only a full benchmark writes results/queues.json: a smoke run's numbers mean nothing.
     if a.mode == "bench":
         SUMMARY.write_text(
             json.dumps(
