@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Creates one venv per engine in .venvs/ (their pins conflict: saq[redis] needs redis<8,
-# taskiq-redis needs redis>=8), and installs pgbouncer for pooler_test.py if it is missing.
+# taskiq-redis needs redis>=8), and installs pgbouncer for pooler.py if it is missing.
 set -euo pipefail
 cd "$(dirname "$0")"
 PY=${PYTHON:-python3.11}

@@ -2,7 +2,7 @@
 running a job (both default to executor id "local")? Start-up recovery re-enqueues every PENDING
 workflow of its executor id, so the live job may run twice.
 
-    python3.11 -m bench.queues.dbos_shared_id_test [--control]
+    python3.11 -m bench.queues.dbos_shared_id [--control]
         -> results/dbos-shared-id[-control]-<time>.json
 
 --control runs the same without worker B, to show the job runs once then.

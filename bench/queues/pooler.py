@@ -1,6 +1,6 @@
 """The same enqueue+work program behind PgBouncer in pool_mode=transaction.
 
-    python3.11 -m bench.queues.pooler_test [--only substr,substr]
+    python3.11 -m bench.queues.pooler [--only substr,substr]
         -> results/pooler-<time>.json + table
 
 Starts a throwaway PgBouncer (config written to data/pgbouncer/, port 6479, run as the postgres
@@ -50,7 +50,7 @@ POOLED = f"postgresql://postgres@127.0.0.1:{PORT}"
 N, RATE, WATCH = 40, 20.0, 75.0
 
 INI_TEXT = f"""\
-; throwaway transaction-mode pooler in front of the local PostgreSQL (pooler_test.py only)
+; throwaway transaction-mode pooler in front of the local PostgreSQL (pooler.py only)
 [databases]
 * = host=127.0.0.1 port=5432
 

@@ -1,6 +1,6 @@
 """Worker SIGKILL mid-job: is the job re-run (when), lost, or stuck?
 
-    python3.11 -m bench.queues.durability_test [--only name,name]
+    python3.11 -m bench.queues.durability [--only name,name]
         -> results/durability-<time>.json + table
 
 For each case: fresh database/Redis db, worker A, one job that sleeps 30 s; once it has started,
