@@ -64,7 +64,10 @@ class EngineSpec(TypedDict):
 
 
 def vbin(venv: str, exe: str) -> str:
-    return str(VENVS / venv / "bin" / exe)
+    path = VENVS / venv / "bin" / exe
+    if not path.exists():
+        raise SystemExit(f"{path} is missing: run `bash bench/queues/setup.sh` first")
+    return str(path)
 
 
 def tool(name: str) -> str:
