@@ -30,7 +30,7 @@ import statistics
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, NotRequired, TypedDict
 
@@ -68,6 +68,13 @@ def vbin(venv: str, exe: str) -> str:
     if not path.exists():
         raise SystemExit(f"{path} is missing: run `bash bench/queues/setup.sh` first")
     return str(path)
+
+
+def only(names: Iterable[str], wanted: str) -> list[str]:
+    """The `names` that contain any of the comma-separated `wanted` parts (all if it is empty):
+    what `--only` picks."""
+    parts = [part for part in wanted.split(",") if part]
+    return [name for name in names if not parts or any(part in name for part in parts)]
 
 
 def tool(name: str) -> str:

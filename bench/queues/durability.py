@@ -29,6 +29,7 @@ from .bench import (
     EngineSpec,
     engine_env,
     enqueue,
+    only,
     psql,
     reset,
     start_worker,
@@ -189,7 +190,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--only", default="")
     a = ap.parse_args()
-    cases = [c for c in CASES if not a.only or any(o in c for o in a.only.split(","))]
+    cases = only(CASES, a.only)
     col = Collector()
     DATA.mkdir(exist_ok=True)
     RESULTS.mkdir(exist_ok=True)

@@ -32,6 +32,7 @@ from .bench import (
     RESULTS,
     Collector,
     engine_env,
+    only,
     pct,
     psql,
     sh,
@@ -219,7 +220,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--only", default="")
     a = ap.parse_args()
-    names = [n for n in VARIANTS if not a.only or any(o in n for o in a.only.split(","))]
+    names = only(VARIANTS, a.only)
     col = Collector()
     RESULTS.mkdir(exist_ok=True)
     pid = start_pgbouncer()
