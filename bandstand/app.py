@@ -22,7 +22,6 @@ from litestar.static_files import create_static_files_router
 from piccolo.conf.apps import Finder
 from piccolo.engine.base import Engine
 from piccolo.engine.finder import engine_finder
-from piccolo.engine.postgres import PostgresEngine
 from piccolo.table import Table
 from piccolo_api.session_auth.tables import SessionsBase
 
@@ -31,11 +30,12 @@ from bandstand.accounts.sessions import session_middleware
 from bandstand.accounts.users import User
 from bandstand.admin import admin_mount
 from bandstand.csrf import csrf_middleware
-from bandstand.database.engine import bind_tables, engine_for
-from bandstand.database.sqlite import TunedSQLiteEngine
+from bandstand.database.engine import bind_tables, connected, engine_for
 from bandstand.edge import EdgeMiddleware
 from bandstand.errors import exception_handlers
 from bandstand.features import Feature, with_framework
+from bandstand.jobs.queue import JobQueue, use_queue
+from bandstand.jobs.worker import Worker
 from bandstand.logs import litestar_logging_config
 from bandstand.requests import SiteRequest
 from bandstand.settings import Settings, get_settings
@@ -59,25 +59,7 @@ def site_of(app: Litestar) -> tuple[tuple[Feature, ...], str]:
 
 
 def database_pool(engine: Engine) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:  # type: ignore[type-arg]
-    @asynccontextmanager
-    async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        if isinstance(engine, TunedSQLiteEngine):
-            # Query threads keep their own connections; each transaction opens one.
-            try:
-                yield
-            finally:
-                engine.close_query_threads()
-            return
-        if not isinstance(engine, PostgresEngine):
-            yield
-            return
-        await engine.start_connection_pool()
-        try:
-            yield
-        finally:
-            await engine.close_connection_pool()
-
-    return lifespan
+    return lambda app: connected(engine)
 
 
 def use_database(settings: Settings, features: Sequence[Feature]) -> Engine:  # type: ignore[type-arg]
@@ -97,6 +79,27 @@ def closing_storage(storage: Storage) -> Callable[[Litestar], AbstractAsyncConte
             yield
         finally:
             await storage.aclose()
+
+    return lifespan
+
+
+def running_jobs(
+    queue: JobQueue, features: Sequence[Feature], *, in_process: bool
+) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
+    """The queue's connection, closed at shutdown; with `JOBS_IN_PROCESS`, a worker too, on the
+    app's own event loop."""
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        worker = Worker(queue, features) if in_process else None
+        try:
+            if worker is not None:
+                await worker.start()
+            yield
+        finally:
+            if worker is not None:
+                await worker.stop()
+            await queue.aclose()
 
     return lifespan
 
@@ -143,6 +146,8 @@ def create_app(
     engine = use_database(settings, features)
     require_writable_storage(settings)
     storage = create_storage(settings)
+    jobs = JobQueue(settings)
+    use_queue(jobs)
     template_config = create_template_config(settings, features, name)
     app = Litestar(
         route_handlers=[
@@ -159,9 +164,15 @@ def create_app(
             "settings": Provide(lambda: settings, sync_to_thread=False),
             "storage": Provide(lambda: storage, sync_to_thread=False),
             "database": Provide(lambda: engine, sync_to_thread=False),
+            "jobs": Provide(lambda: jobs, sync_to_thread=False),
         },
         exception_handlers={**exception_handlers(debug=settings.debug), **EXCEPTION_HANDLERS},
-        lifespan=[database_pool(engine), closing_storage(storage)],
+        # In order: the worker's jobs use the pool and the storage, so it stops before them.
+        lifespan=[
+            database_pool(engine),
+            closing_storage(storage),
+            running_jobs(jobs, features, in_process=settings.jobs_in_process),
+        ],
         template_config=template_config,
         request_class=SiteRequest,
         plugins=[HTMXPlugin(), FlashPlugin(FlashConfig(template_config=template_config))],

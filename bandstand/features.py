@@ -11,20 +11,23 @@ import importlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from litestar.types import ControllerRouterHandler
 from piccolo.table import Table
 
 from bandstand.accounts import routes as accounts_routes
 from bandstand.accounts import tables as accounts_tables
+from bandstand.email import tasks as email_tasks
 from bandstand.health import routes as health_routes
+from bandstand.jobs import tables as jobs_tables
 from bandstand.storage import routes as storage_routes
 from bandstand.storage import tables as storage_tables
 
 if TYPE_CHECKING:
     from piccolo_admin.endpoints import TableConfig
 
+    from bandstand.jobs import Task
     from bandstand.settings import Settings
     from bandstand.storage.base import Storage
 
@@ -53,6 +56,9 @@ class Feature:
     # the site's `templates/` (which can override them) and before the framework's. A site's
     # features keep theirs in `templates/<feature>/`, and need none.
     templates: Path | None = None
+    # Its background jobs' tasks (bandstand/jobs/): listed so that every worker process, which
+    # imports the features, knows them.
+    tasks: Sequence[Task[Any, Any]] = ()
     # Loads the feature's demo data; must be idempotent.
     load_demo: Callable[[], Awaitable[None]] | None = None
     clear_demo: Callable[[], Awaitable[None]] | None = None
@@ -70,6 +76,8 @@ class Feature:
 FRAMEWORK_FEATURES: tuple[Feature, ...] = (
     Feature("health", routes=health_routes.ROUTES),
     Feature("storage", routes=storage_routes.ROUTES, tables=storage_tables.TABLES),
+    Feature("jobs", tables=jobs_tables.TABLES),
+    Feature("email", tasks=(email_tasks.send_email,)),
     Feature(
         "accounts",
         routes=accounts_routes.ROUTES,

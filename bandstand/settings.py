@@ -89,6 +89,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     default_from_email: str = "webmaster@localhost"
     # Where the site is reached from outside, for the absolute links in e-mails.
     site_url: str = "http://127.0.0.1:8000"
+    # Background jobs (bandstand/jobs/, docs/jobs.md). In the web process itself: by default
+    # in development only; elsewhere `piccolo project worker` runs them. `load_settings` sets
+    # the default from ENVIRONMENT.
+    jobs_in_process: bool = False
+    # The queue's own database: by default a SQLite file beside DATABASE_URL's, or the `dbos`
+    # schema in DATABASE_URL's PostgreSQL database.
+    jobs_database_url: str = ""
+    jobs_concurrency: Annotated[int, msgspec.Meta(ge=1)] = 10
+    jobs_poll_seconds: Annotated[float, msgspec.Meta(gt=0)] = 0.1
+    # A worker whose heartbeat is older than this is dead: its running jobs are run again.
+    jobs_lease_seconds: Annotated[int, msgspec.Meta(ge=2)] = 30
     # For `piccolo project superuser`, the non-interactive way of PaaS release steps.
     superuser_username: str = ""
     superuser_email: str = ""
@@ -215,6 +226,8 @@ def load_settings(
         ) from None
     if "LOG_FORMAT" not in data and settings.is_production:
         settings = msgspec.structs.replace(settings, log_format="json")
+    if "JOBS_IN_PROCESS" not in data and settings.environment == "development":
+        settings = msgspec.structs.replace(settings, jobs_in_process=True)
     _check_consistency(settings)
     return settings
 

@@ -15,6 +15,7 @@ from bandstand.commands.serve import serve
 from bandstand.commands.setup import setup_command
 from bandstand.commands.startapp import startapp_command
 from bandstand.commands.superuser import superuser
+from bandstand.commands.worker import worker_command
 from bandstand.features import Feature
 
 
@@ -30,4 +31,5 @@ def site_commands(features: Sequence[Feature]) -> list[Callable[..., Any]]:
         restore,
         check,
         sendtestemail_command(features),
+        worker_command(features),
     ]

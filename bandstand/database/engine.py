@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 
 from piccolo.engine.base import Engine
+from piccolo.engine.postgres import PostgresEngine
 from piccolo.table import Table
 
 from bandstand.database.postgres import PoolerSafePostgresEngine
@@ -56,3 +57,24 @@ def bind_tables(engine: Engine, tables: Iterable[type[Table]]) -> None:  # type:
     database at a time."""
     for table in tables:
         table._meta.db = engine
+
+
+@contextlib.asynccontextmanager
+async def connected(engine: Engine) -> AsyncIterator[None]:  # type: ignore[type-arg]
+    """The engine's connections for the life of a process (the app's, a worker's), closed at
+    its end."""
+    if isinstance(engine, TunedSQLiteEngine):
+        # Query threads keep their own connections; each transaction opens one.
+        try:
+            yield
+        finally:
+            engine.close_query_threads()
+        return
+    if not isinstance(engine, PostgresEngine):
+        yield
+        return
+    await engine.start_connection_pool()
+    try:
+        yield
+    finally:
+        await engine.close_connection_pool()

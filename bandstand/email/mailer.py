@@ -11,15 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from email.message import EmailMessage
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, StrictUndefined, select_autoescape
 
 from bandstand.email.backends import EmailBackend, create_email_backend
 from bandstand.email.messages import EmailError, compose
-from bandstand.features import Feature
+from bandstand.email.tasks import send_email
 from bandstand.settings import Settings
 from bandstand.templating import template_loader
+
+if TYPE_CHECKING:  # the framework's features send mail: they import this module
+    from bandstand.features import Feature
+    from bandstand.jobs import Job
 
 FOLDER = "email"
 
@@ -87,7 +91,13 @@ class Mailer:
         )
 
     async def send(self, message: EmailMessage) -> None:
+        """Send now, and wait for the mail server: for commands and jobs."""
         await self.backend.send(message)
+
+    async def send_later(self, message: EmailMessage) -> Job:
+        """Queue the message for a job worker to send, retrying while the server fails: what a
+        request does, so that no page waits on a mail server."""
+        return await send_email.enqueue(message.as_bytes())
 
     def _render(self, name: str, context: Mapping[str, Any]) -> str:
         path = f"{FOLDER}/{name}"

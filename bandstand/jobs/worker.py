@@ -1,0 +1,222 @@
+"""The worker: a DBOS instance that takes jobs from the queues, in the web process
+(`JOBS_IN_PROCESS`) or in `piccolo project worker`. One per process: DBOS is a singleton.
+
+Each attempt runs on the event loop that started the worker, where the site's database pool
+lives; DBOS runs its workflows on a loop of its own, on another thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import socket
+from collections.abc import Coroutine, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from dbos import DBOS, DBOSConfig
+
+from bandstand.jobs.errors import JobsError
+from bandstand.jobs.tables import JobWorker
+
+if TYPE_CHECKING:
+    from bandstand.features import Feature
+    from bandstand.jobs.queue import JobQueue
+
+T = TypeVar("T")
+logger = logging.getLogger("bandstand.jobs")
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# How often a running job's cancellation by another process is looked for.
+CANCEL_CHECK_SECONDS = 1.0
+
+_current: dict[str, Worker] = {}
+
+
+def current() -> Worker:
+    worker = _current.get("worker")
+    if worker is None:
+        raise JobsError("no job worker runs in this process")
+    return worker
+
+
+def current_or_none() -> Worker | None:
+    return _current.get("worker")
+
+
+class Worker:
+    def __init__(
+        self, queue: JobQueue, features: Sequence[Feature] = (), *, grace_seconds: float = 10.0
+    ) -> None:
+        self.queue = queue
+        self.settings = queue.settings
+        # The site's features (the framework's first), for the jobs that work on all of them.
+        self.features = tuple(features)
+        self.grace_seconds = grace_seconds
+        self.executor_id = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(4)}"
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._running: dict[str, asyncio.Task[Any]] = {}
+        self._chores: list[asyncio.Task[None]] = []
+
+    # -- start and stop
+
+    async def start(self) -> None:
+        from bandstand.jobs.tasks import DEFAULT_QUEUE, TASKS
+
+        if "worker" in _current:
+            raise JobsError("a job worker already runs in this process (DBOS allows one)")
+        self._loop = asyncio.get_running_loop()
+        _current["worker"] = self
+        try:
+            await self.queue.client()  # creates the queue's tables before DBOS reads them
+            await asyncio.to_thread(self._launch)
+            for name in sorted({DEFAULT_QUEUE, *(task.queue for task in TASKS.values())}):
+                await DBOS.register_queue_async(
+                    name,
+                    worker_concurrency=self.settings.jobs_concurrency,
+                    polling_interval_sec=self.settings.jobs_poll_seconds,
+                )
+            await self._beat()
+            await self._recover_dead_workers()
+        except BaseException:
+            await self.stop()
+            raise
+        self._chores = [
+            asyncio.create_task(self._every(self.settings.jobs_lease_seconds / 3, self._lease)),
+            asyncio.create_task(self._every(CANCEL_CHECK_SECONDS, self._interrupt_cancelled)),
+        ]
+        logger.info("job worker %s started", self.executor_id)
+
+    def _launch(self) -> None:
+        database = self.queue.database
+        config: DBOSConfig = {
+            "name": "bandstand",
+            "system_database_url": database.url,
+            "executor_id": self.executor_id,
+            "application_version": "bandstand",
+            "log_level": "WARNING",
+            # LISTEN/NOTIFY does not survive a transaction-mode pooler; DBOS polls instead.
+            "use_listen_notify": False,
+            "notification_listener_polling_interval_sec": 0.1,
+        }
+        if not database.is_sqlite:
+            config["system_database_engine"] = database.engine(
+                pool_size=self.settings.jobs_concurrency + 5
+            )
+        DBOS(config=config)
+        DBOS.launch()
+
+    async def stop(self) -> None:
+        """Let running jobs finish for up to `grace_seconds`, then leave; a job still running is
+        taken up by the next worker at once (the heartbeat is left expired)."""
+        for chore in self._chores:
+            chore.cancel()
+        for chore in self._chores:
+            with contextlib.suppress(asyncio.CancelledError):
+                await chore
+        self._chores = []
+        if _current.get("worker") is not self:
+            return
+        try:
+            await asyncio.to_thread(
+                DBOS.destroy, workflow_completion_timeout_sec=int(self.grace_seconds)
+            )
+            # DBOS made its thread pool this loop's default executor, and has shut it down.
+            asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor())
+            for job in list(self._running.values()):
+                job.cancel()
+            with contextlib.suppress(Exception):  # the database may be what went away
+                await JobWorker.update({JobWorker.heartbeat_at: EPOCH}).where(
+                    JobWorker.executor_id == self.executor_id
+                )
+        finally:
+            del _current["worker"]
+            logger.info("job worker %s stopped", self.executor_id)
+
+    # -- running attempts
+
+    async def run(self, attempt: Coroutine[Any, Any, T]) -> T:
+        """Run one attempt of a job on the worker's loop (called from DBOS's)."""
+        assert self._loop is not None
+        job_id = DBOS.workflow_id
+        future = asyncio.run_coroutine_threadsafe(self._tracked(job_id, attempt), self._loop)
+        return await asyncio.wrap_future(future)
+
+    async def _tracked(self, job_id: str | None, attempt: Coroutine[Any, Any, T]) -> T:
+        task = asyncio.ensure_future(attempt)
+        if job_id is not None:
+            self._running[job_id] = task
+        try:
+            return await task
+        finally:
+            if job_id is not None:
+                self._running.pop(job_id, None)
+
+    def interrupt(self, job_id: str) -> None:
+        task = self._running.get(job_id)
+        if task is not None and self._loop is not None:
+            self._loop.call_soon_threadsafe(task.cancel)
+
+    async def _interrupt_cancelled(self) -> None:
+        if not self._running:
+            return
+        states = await self.queue.states(ids=list(self._running))
+        for state in states:
+            if state.status == "cancelled":
+                self.interrupt(state.id)
+
+    # -- leases
+
+    async def _every(self, seconds: float, chore: Any) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                await chore()
+            except Exception:  # a chore tries again next time; the worker goes on
+                logger.exception("job worker %s: %s failed", self.executor_id, chore.__name__)
+
+    async def _lease(self) -> None:
+        await self._beat()
+        await self._recover_dead_workers()
+
+    async def _beat(self) -> None:
+        now = datetime.now(UTC)
+        beaten = (
+            await JobWorker.update({JobWorker.heartbeat_at: now})
+            .where(JobWorker.executor_id == self.executor_id)
+            .returning(JobWorker.id)
+        )
+        if not beaten:
+            # New, or given up for dead by another worker after a pause longer than the lease
+            # (its jobs were queued again): it is alive, so it says so again.
+            await JobWorker.insert(
+                JobWorker(
+                    executor_id=self.executor_id,
+                    host=socket.gethostname(),
+                    pid=os.getpid(),
+                    started_at=now,
+                    heartbeat_at=now,
+                )
+            )
+
+    async def _recover_dead_workers(self) -> None:
+        """Re-queue the running jobs of every worker whose lease has expired. Two workers doing
+        it for the same dead one is harmless: DBOS re-queues a job only while it is still
+        marked as that worker's."""
+        cutoff = datetime.now(UTC) - timedelta(seconds=self.settings.jobs_lease_seconds)
+        dead = await JobWorker.select(JobWorker.executor_id).where(JobWorker.heartbeat_at < cutoff)
+        for row in dead:
+            executor_id = row["executor_id"]
+            handles = await asyncio.to_thread(DBOS._recover_pending_workflows, [executor_id])
+            await JobWorker.delete().where(JobWorker.executor_id == executor_id)
+            logger.log(
+                logging.WARNING if handles else logging.INFO,
+                "job worker %s: worker %s is gone; %d of its jobs queued again",
+                self.executor_id,
+                executor_id,
+                len(handles),
+            )
