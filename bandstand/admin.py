@@ -55,6 +55,7 @@ def build_admin(
         increase_expiry=timedelta(minutes=settings.session_idle_minutes / 2),
         production=settings.is_production,
         site_name=f"{site_name} admin",
+        sidebar_links={"Background jobs": "/jobs"},
         allowed_hosts=AllowedHostNames(settings.allowed_hosts),
         debug=settings.debug,
     )

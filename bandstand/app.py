@@ -35,7 +35,7 @@ from bandstand.edge import EdgeMiddleware
 from bandstand.errors import exception_handlers
 from bandstand.features import Feature, with_framework
 from bandstand.jobs.queue import JobQueue, use_queue
-from bandstand.jobs.worker import Worker
+from bandstand.jobs.worker import Site, Worker
 from bandstand.logs import litestar_logging_config
 from bandstand.requests import SiteRequest
 from bandstand.settings import Settings, get_settings
@@ -84,14 +84,14 @@ def closing_storage(storage: Storage) -> Callable[[Litestar], AbstractAsyncConte
 
 
 def running_jobs(
-    queue: JobQueue, features: Sequence[Feature], *, in_process: bool
+    queue: JobQueue, site: Site, *, in_process: bool
 ) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
     """The queue's connection, closed at shutdown; with `JOBS_IN_PROCESS`, a worker too, on the
     app's own event loop."""
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        worker = Worker(queue, features) if in_process else None
+        worker = Worker(queue, site) if in_process else None
         try:
             if worker is not None:
                 await worker.start()
@@ -171,7 +171,9 @@ def create_app(
         lifespan=[
             database_pool(engine),
             closing_storage(storage),
-            running_jobs(jobs, features, in_process=settings.jobs_in_process),
+            running_jobs(
+                jobs, Site(features, engine, storage), in_process=settings.jobs_in_process
+            ),
         ],
         template_config=template_config,
         request_class=SiteRequest,

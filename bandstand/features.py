@@ -20,6 +20,8 @@ from bandstand.accounts import routes as accounts_routes
 from bandstand.accounts import tables as accounts_tables
 from bandstand.email import tasks as email_tasks
 from bandstand.health import routes as health_routes
+from bandstand.jobs import routes as jobs_routes
+from bandstand.jobs import staff_tasks
 from bandstand.jobs import tables as jobs_tables
 from bandstand.storage import routes as storage_routes
 from bandstand.storage import tables as storage_tables
@@ -76,7 +78,14 @@ class Feature:
 FRAMEWORK_FEATURES: tuple[Feature, ...] = (
     Feature("health", routes=health_routes.ROUTES),
     Feature("storage", routes=storage_routes.ROUTES, tables=storage_tables.TABLES),
-    Feature("jobs", tables=jobs_tables.TABLES),
+    Feature(
+        "jobs",
+        nav=NavLink("Jobs", "/jobs", "Background jobs: queued, running, failed", staff_only=True),
+        routes=jobs_routes.ROUTES,
+        tables=jobs_tables.TABLES,
+        admin="bandstand.jobs.admin",
+        tasks=(staff_tasks.demo_data, staff_tasks.take_backup),
+    ),
     Feature("email", tasks=(email_tasks.send_email,)),
     Feature(
         "accounts",

@@ -17,6 +17,7 @@ from project.pages import routes as pages_routes
 from project.webinars import demo as webinars_demo
 from project.webinars import routes as webinars_routes
 from project.webinars import tables as webinars_tables
+from project.webinars import tasks as webinars_tasks
 
 FEATURES: tuple[Feature, ...] = (
     Feature(
@@ -48,6 +49,7 @@ FEATURES: tuple[Feature, ...] = (
         routes=webinars_routes.ROUTES,
         tables=webinars_tables.TABLES,
         admin="project.webinars.admin",
+        tasks=(webinars_tasks.process_photo,),
         load_demo=webinars_demo.load,
         clear_demo=webinars_demo.clear,
     ),

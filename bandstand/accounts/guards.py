@@ -1,4 +1,5 @@
-"""Litestar guards: `requires_login`, `requires_staff`, `requires_group(name)`.
+"""Litestar guards: `requires_login`, `requires_staff`, `requires_superuser`,
+`requires_group(name)`.
 
 Anonymous requests get 401 and authenticated ones without the right get 403; the exception
 handlers in `bandstand/accounts/errors.py` turn a browser's 401 into a redirect to the login page.
@@ -37,6 +38,13 @@ async def requires_staff(
 ) -> None:
     if not current_user(connection).is_staff:
         raise PermissionDeniedException("Staff only.")
+
+
+async def requires_superuser(
+    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+) -> None:
+    if not current_user(connection).superuser:
+        raise PermissionDeniedException("Superusers only.")
 
 
 def requires_group(name: str) -> Guard:

@@ -30,7 +30,12 @@ async def check_jobs(
         with anyio.fail_after(seconds):
             queued = await queue.states(status="queued", limit=1000)
             cutoff = datetime.now(UTC) - timedelta(seconds=settings.jobs_lease_seconds)
-            workers = await JobWorker.count().where(JobWorker.heartbeat_at >= cutoff)
+            # Before the migrations have run (migrations.W001 says so) no worker can be alive.
+            workers: int = (
+                await JobWorker.count().where(JobWorker.heartbeat_at >= cutoff)
+                if await JobWorker.table_exists()
+                else 0
+            )
     except Exception as error:  # noqa: BLE001 - whatever stops it is the finding
         return [
             Finding(

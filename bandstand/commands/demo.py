@@ -7,9 +7,8 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from rich.progress import Progress
 
+from bandstand.demo import DEMO_ACTIONS, demo_steps
 from bandstand.features import Feature
-
-DEMO_ACTIONS = ("load", "reset", "clear")
 
 
 def demo_command(features: Sequence[Feature]) -> Callable[[str], Awaitable[None]]:
@@ -26,22 +25,16 @@ def demo_command(features: Sequence[Feature]) -> Callable[[str], Awaitable[None]
 
 
 async def run_demo(features: Sequence[Feature], action: str = "load") -> None:
-    """Load, reset or clear the demo data of `features`."""
+    """Load, reset or clear the demo data of `features`, with a progress bar."""
     if action not in DEMO_ACTIONS:
         sys.exit(f"demo: unknown action {action!r}; expected {', '.join(DEMO_ACTIONS)}")
-    steps = [
-        (feature.name, step)
-        for feature in features
-        for step in (
-            feature.clear_demo if action in ("reset", "clear") else None,
-            feature.load_demo if action in ("load", "reset") else None,
-        )
-        if step is not None
-    ]
     with Progress(transient=False) as progress:
-        task = progress.add_task(f"demo data: {action}", total=len(steps))
-        for name, step in steps:
-            progress.update(task, description=f"demo data: {action} {name}")
-            await step()
-            progress.advance(task)
-        progress.update(task, description=f"demo data: {action} done")
+        bar = progress.add_task(f"demo data: {action}", total=None)
+
+        async def show(done: int, total: int, name: str) -> None:
+            progress.update(
+                bar, completed=done, total=total, description=f"demo data: {action} {name}"
+            )
+
+        await demo_steps(features, action, show)
+        progress.update(bar, description=f"demo data: {action} done")

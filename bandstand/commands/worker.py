@@ -4,14 +4,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 from collections.abc import Awaitable, Callable, Sequence
 
 from bandstand.database.engine import connected, engine_for
 from bandstand.features import Feature, with_framework
 from bandstand.jobs.queue import JobQueue, use_queue
-from bandstand.jobs.worker import Worker
+from bandstand.jobs.worker import Site, Worker
 from bandstand.settings import Settings, get_settings
+from bandstand.storage.backends import create_storage
 
 
 def worker_command(features: Sequence[Feature]) -> Callable[[], Awaitable[None]]:
@@ -33,8 +35,10 @@ async def run_worker(settings: Settings, features: Sequence[Feature]) -> None:
         loop.add_signal_handler(signum, stop.set)
     queue = JobQueue(settings)
     use_queue(queue)
-    async with connected(engine_for(settings)):
-        job_worker = Worker(queue, features)
+    engine = engine_for(settings)
+    storage = create_storage(settings)
+    async with connected(engine), contextlib.aclosing(storage):
+        job_worker = Worker(queue, Site(features, engine, storage))
         await job_worker.start()
         where = queue.database.redacted
         print(f"worker: {job_worker.executor_id} takes jobs from {where}", flush=True)

@@ -4,7 +4,7 @@ DBOS (docs/jobs.md says why); this package is Bandstand's small API on it."""
 
 from bandstand.jobs.errors import JobFailed, JobsError
 from bandstand.jobs.queue import Job, JobQueue, JobState
-from bandstand.jobs.tasks import Task, report_progress, task
+from bandstand.jobs.tasks import Task, current_job_id, report_progress, task
 
 __all__ = (
     "Job",
@@ -13,6 +13,7 @@ __all__ = (
     "JobState",
     "JobsError",
     "Task",
+    "current_job_id",
     "report_progress",
     "task",
 )

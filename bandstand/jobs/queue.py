@@ -146,6 +146,7 @@ class JobQueue:
         *,
         delay: float | None = None,
         unique: str | None = None,
+        job_id: str | None = None,
     ) -> Job:
         options: EnqueueOptions = {
             "queue_name": task.queue,
@@ -154,6 +155,9 @@ class JobQueue:
         }
         if delay:
             options["delay_seconds"] = delay
+        if job_id is not None:
+            options["workflow_id"] = job_id
+            options["workflow_id_reuse_policy"] = "reject"
         if unique is not None:
             options["deduplication_id"] = unique
             options["duplication_policy"] = "return-existing"
@@ -217,6 +221,27 @@ class JobQueue:
         running = worker.current_or_none()
         if running is not None:
             running.interrupt(job_id)
+
+    async def retry(self, job_id: str) -> Job:
+        """Queue a failed or cancelled job again, as a new job with the same task and
+        arguments (the old one stays, as it ended)."""
+        client = await self.client()
+        found = await client.list_workflows_async(
+            workflow_ids=[job_id], load_input=True, load_output=False
+        )
+        if not found:
+            raise JobsError(f"no job {job_id}")
+        status = found[0]
+        if _STATUSES.get(status.status) not in {"failed", "cancelled"}:
+            raise JobsError("only a failed or cancelled job can be run again")
+        inputs = status.input or {"args": (), "kwargs": {}}
+        options: EnqueueOptions = {
+            "queue_name": status.queue_name or "default",
+            "workflow_name": status.name,
+            "app_version": APPLICATION_VERSION,
+        }
+        handle: Any = await client.enqueue_async(options, *inputs["args"], **inputs["kwargs"])
+        return Job(handle.get_workflow_id(), self)
 
     async def aclose(self) -> None:
         if self._client is not None:

@@ -75,13 +75,18 @@ class Task(Generic[P, R]):
         return await self.using().enqueue(*args, **kwargs)
 
     def using(
-        self, *, run_after: datetime | timedelta | float | None = None, unique: str | None = None
+        self,
+        *,
+        run_after: datetime | timedelta | float | None = None,
+        unique: str | None = None,
+        job_id: str | None = None,
     ) -> Enqueuer[P, R]:
         """Shape the next job, as Django's tasks do: `run_after` a time (aware) or a delay (a
         timedelta, or seconds), and
         `unique`, a key: while a job with the key is queued or running, enqueueing again
-        returns that job instead of a second."""
-        return Enqueuer(self, delay=_delay(run_after), unique=unique)
+        returns that job instead of a second. `job_id` gives the job its id (a UUID), for code
+        that must record it before the job can run."""
+        return Enqueuer(self, delay=_delay(run_after), unique=unique, job_id=job_id)
 
     async def _run_as_job(self, *args: Any, **kwargs: Any) -> R:
         """The DBOS workflow: runs on DBOS's event loop; each attempt runs on the worker's, where
@@ -134,6 +139,14 @@ def task(
     return decorate
 
 
+def current_job_id() -> str:
+    """The id of the job this code runs in."""
+    job_id = DBOS.workflow_id
+    if job_id is None:
+        raise JobsError("current_job_id() is for a running job; this code is not one")
+    return job_id
+
+
 async def report_progress(done: float, total: float | None = None, message: str = "") -> None:
     """From inside a running job: how far it is, for the page that started it."""
     if DBOS.workflow_id is None:
@@ -142,16 +155,19 @@ async def report_progress(done: float, total: float | None = None, message: str 
 
 
 class Enqueuer(Generic[P, R]):
-    def __init__(self, task: Task[P, R], *, delay: float | None, unique: str | None) -> None:
+    def __init__(
+        self, task: Task[P, R], *, delay: float | None, unique: str | None, job_id: str | None
+    ) -> None:
         self.task = task
         self.delay = delay
         self.unique = unique
+        self.job_id = job_id
 
     async def enqueue(self, *args: P.args, **kwargs: P.kwargs) -> Job:
         from bandstand.jobs.queue import active_queue
 
         return await active_queue().enqueue(
-            self.task, args, kwargs, delay=self.delay, unique=self.unique
+            self.task, args, kwargs, delay=self.delay, unique=self.unique, job_id=self.job_id
         )
 
 

@@ -15,6 +15,7 @@ import secrets
 import socket
 from collections.abc import Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -24,8 +25,11 @@ from bandstand.jobs.errors import JobsError
 from bandstand.jobs.tables import JobWorker
 
 if TYPE_CHECKING:
+    from piccolo.engine.base import Engine
+
     from bandstand.features import Feature
     from bandstand.jobs.queue import JobQueue
+    from bandstand.storage.base import Storage
 
 T = TypeVar("T")
 logger = logging.getLogger("bandstand.jobs")
@@ -35,6 +39,16 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 CANCEL_CHECK_SECONDS = 1.0
 
 _current: dict[str, Worker] = {}
+
+
+@dataclass(frozen=True)
+class Site:
+    """The site a worker runs jobs for: its features (the framework's first), the engine its
+    tables are on, and its uploads' storage."""
+
+    features: Sequence[Feature]
+    engine: Engine  # type: ignore[type-arg]
+    storage: Storage
 
 
 def current() -> Worker:
@@ -50,17 +64,28 @@ def current_or_none() -> Worker | None:
 
 class Worker:
     def __init__(
-        self, queue: JobQueue, features: Sequence[Feature] = (), *, grace_seconds: float = 10.0
+        self,
+        queue: JobQueue,
+        site: Site | None = None,
+        *,
+        grace_seconds: float = 10.0,
     ) -> None:
         self.queue = queue
         self.settings = queue.settings
-        # The site's features (the framework's first), for the jobs that work on all of them.
-        self.features = tuple(features)
+        self._site = site
         self.grace_seconds = grace_seconds
         self.executor_id = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(4)}"
         self._loop: asyncio.AbstractEventLoop | None = None
         self._running: dict[str, asyncio.Task[Any]] = {}
         self._chores: list[asyncio.Task[None]] = []
+
+    @property
+    def site(self) -> Site:
+        """What the jobs of the site work with; a worker started without it runs only tasks
+        that need none of it."""
+        if self._site is None:
+            raise JobsError("this worker was started without the site (features, engine, storage)")
+        return self._site
 
     # -- start and stop
 

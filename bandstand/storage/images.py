@@ -53,6 +53,20 @@ class CleanImage(msgspec.Struct, frozen=True):
 
 
 async def clean_image(data: bytes, max_bytes: int) -> CleanImage:
+    _check_size(data, max_bytes)
+    # Decoding is CPU work of tens of milliseconds: off the event loop.
+    return await anyio.to_thread.run_sync(_reencode, data)
+
+
+async def check_image(data: bytes, max_bytes: int) -> None:
+    """What can be told of an upload without decoding its pixels (its size, its format from
+    the header, its pixel count), for a request that leaves the re-encoding to a job. The job's
+    `clean_image` can still refuse a damaged image."""
+    _check_size(data, max_bytes)
+    await anyio.to_thread.run_sync(_check_header, data)
+
+
+def _check_size(data: bytes, max_bytes: int) -> None:
     if not data:
         raise UploadRejected("The file is empty.")
     if len(data) > max_bytes:
@@ -60,8 +74,21 @@ async def clean_image(data: bytes, max_bytes: int) -> CleanImage:
             f"The file is {_megabytes(len(data))}; the limit is {_megabytes(max_bytes)}.",
             status_code=HTTP_413_REQUEST_ENTITY_TOO_LARGE,
         )
-    # Decoding is CPU work of tens of milliseconds: off the event loop.
-    return await anyio.to_thread.run_sync(_reencode, data)
+
+
+def _check_header(data: bytes) -> None:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data), formats=list(FORMATS)) as image:
+                if image.width * image.height > MAX_PIXELS:
+                    raise _too_many_pixels()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise _too_many_pixels() from None
+    except UnidentifiedImageError:
+        raise _not_an_image() from None
+    except (OSError, SyntaxError, ValueError):
+        raise _damaged() from None
 
 
 def _reencode(data: bytes) -> CleanImage:
@@ -81,13 +108,9 @@ def _reencode(data: bytes) -> CleanImage:
         # Pillow's own limit, above MAX_PIXELS: the same answer as ours.
         raise _too_many_pixels() from None
     except UnidentifiedImageError:
-        raise UploadRejected(
-            f"The file is not a {ACCEPTED} image.", status_code=HTTP_415_UNSUPPORTED_MEDIA_TYPE
-        ) from None
+        raise _not_an_image() from None
     except (OSError, SyntaxError, ValueError):  # truncated or corrupt image data
-        raise UploadRejected(
-            "The image is damaged and cannot be read.", status_code=HTTP_415_UNSUPPORTED_MEDIA_TYPE
-        ) from None
+        raise _damaged() from None
     upright.thumbnail((MAX_SIDE, MAX_SIDE))
     # The colour profile goes along, or phone photos in Display P3 come out dull; not after a
     # conversion, though: a CMYK profile on RGB pixels would garble the colours.
@@ -119,6 +142,18 @@ def _upright(image: Image.Image) -> Image.Image:
     orientation = image.getexif().get(ExifTags.Base.Orientation)
     turn = ORIENTATIONS.get(orientation) if isinstance(orientation, int) else None
     return image.transpose(turn) if turn is not None else image.copy()
+
+
+def _not_an_image() -> UploadRejected:
+    return UploadRejected(
+        f"The file is not a {ACCEPTED} image.", status_code=HTTP_415_UNSUPPORTED_MEDIA_TYPE
+    )
+
+
+def _damaged() -> UploadRejected:
+    return UploadRejected(
+        "The image is damaged and cannot be read.", status_code=HTTP_415_UNSUPPORTED_MEDIA_TYPE
+    )
 
 
 def _too_many_pixels() -> UploadRejected:

@@ -32,6 +32,7 @@ COLUMNS = (
     Registrant.webinar_date,
     Registrant.notes,
     Registrant.photo,
+    Registrant.photo_job,
     Registrant.registered_at,
 )
 
@@ -113,7 +114,10 @@ async def set_photo(storage: Storage, registrant_id: int, image: CleanImage | No
             )
             if row is None:
                 raise LookupError(registrant_id)
-            await Registrant.update({Registrant.photo: new}).where(Registrant.id == registrant_id)
+            # Set directly, the photo supersedes any upload a job is still making into one.
+            await Registrant.update({Registrant.photo: new, Registrant.photo_job: None}).where(
+                Registrant.id == registrant_id
+            )
     except Exception:
         # The row still names the old file: the new one would be an orphan.
         if new:
@@ -122,3 +126,43 @@ async def set_photo(storage: Storage, registrant_id: int, image: CleanImage | No
     if row["photo"]:
         await storage.delete(row["photo"])
     return new
+
+
+async def start_photo_job(registrant_id: int, job_id: str) -> None:
+    """Mark the registrant's photo as being made by `job_id` (a newer upload takes over from an
+    older one still running). Raises LookupError for a missing registrant."""
+    updated = (
+        await Registrant.update({Registrant.photo_job: job_id})
+        .where(Registrant.id == registrant_id)
+        .returning(Registrant.id)
+    )
+    if not updated:
+        raise LookupError(registrant_id)
+
+
+async def finish_photo_job(
+    storage: Storage, registrant_id: int, image: CleanImage | None, *, job_id: str, upload: str
+) -> bool:
+    """The job `job_id` is done with `upload`: store `image` as the photo (None: the upload was
+    refused, and the job's answer says why). Nothing changes if another upload has taken over,
+    or the registrant is gone. Returns whether the photo was stored."""
+    new = new_key(PHOTO_FOLDER, image.extension) if image else None
+    if image and new:
+        await storage.save(new, image.data, image.content_type)
+    async with Registrant._meta.db.transaction():
+        row = (
+            await Registrant.select(Registrant.photo, Registrant.photo_job)
+            .where(Registrant.id == registrant_id)
+            .first()
+        )
+        current = row is not None and row["photo_job"] == job_id
+        if current and new:
+            await Registrant.update({Registrant.photo: new, Registrant.photo_job: None}).where(
+                Registrant.id == registrant_id
+            )
+    if new and not current:
+        await storage.delete(new)
+    if current and new and row and row["photo"]:
+        await storage.delete(row["photo"])
+    await storage.delete(upload)
+    return bool(current and new)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import uuid
 from typing import Annotated, Any
 
 import msgspec
@@ -21,12 +22,14 @@ from litestar.types import ControllerRouterHandler
 from bandstand.accounts.guards import requires_staff
 from bandstand.forms import FieldError, validate_form
 from bandstand.ids import RowId
+from bandstand.jobs import JobQueue
 from bandstand.pagination import within_pages
 from bandstand.settings import Settings
-from bandstand.storage.base import Storage
-from bandstand.storage.images import ACCEPTED, CleanImage, UploadRejected, clean_image
+from bandstand.storage.base import Storage, new_key
+from bandstand.storage.images import ACCEPTED, CleanImage, UploadRejected, check_image
 from project.webinars import api, queries
 from project.webinars.schemas import RegistrationIn
+from project.webinars.tasks import UPLOAD_FOLDER, process_photo
 
 PAGE_SIZE = 20
 
@@ -75,8 +78,43 @@ async def registrant_list(
 
 
 @get("/webinars/registrants/{registrant_id:int}", guards=[requires_staff], include_in_schema=False)
-async def registrant_detail(registrant_id: FromPath[RowId]) -> Template:
-    return _detail(await _found(registrant_id))
+async def registrant_detail(
+    registrant_id: FromPath[RowId], jobs: NamedDependency[JobQueue]
+) -> Template:
+    return _detail(await _found(registrant_id), photo_job=await _photo_job(jobs, registrant_id))
+
+
+@get(
+    "/webinars/registrants/{registrant_id:int}/photo",
+    guards=[requires_staff],
+    include_in_schema=False,
+)
+async def photo_part(registrant_id: FromPath[RowId], jobs: NamedDependency[JobQueue]) -> Template:
+    """The photo part of the page, which htmx asks for again while a new photo is made."""
+    registrant = await _found(registrant_id)
+    context = {"registrant": registrant, "photo_job": await _photo_job(jobs, registrant_id)}
+    return Template("webinars/_photo.html", context=context)
+
+
+class PhotoJob(msgspec.Struct, frozen=True):
+    """What the page says of the job making a new photo."""
+
+    pending: bool
+    refusal: str = ""
+
+
+async def _photo_job(jobs: JobQueue, registrant_id: int) -> PhotoJob | None:
+    registrant = await queries.get_registrant(registrant_id)
+    job_id = registrant["photo_job"] if registrant else None
+    if job_id is None:
+        return None
+    state = await jobs.state(job_id)
+    if state is None or not state.finished:
+        return PhotoJob(pending=True)
+    if state.status == "done":
+        refusal = await jobs.result(job_id)
+        return PhotoJob(pending=False, refusal=refusal) if refusal else None
+    return PhotoJob(pending=False, refusal=f"The photo could not be processed ({state.status}).")
 
 
 @post(
@@ -94,14 +132,26 @@ async def upload_photo(
     registrant = await _found(registrant_id)
     try:
         # One byte past the limit is enough to know it is too big.
-        image = await clean_image(
-            await data.photo.read(settings.upload_max_bytes + 1), settings.upload_max_bytes
-        )
+        content = await data.photo.read(settings.upload_max_bytes + 1)
+        await check_image(content, settings.upload_max_bytes)
     except UploadRejected as error:
         return _detail(registrant, error=error.detail, status_code=error.status_code)
     finally:
         await data.photo.close()
-    return await _photo_changed(request, storage, registrant_id, image)
+    # The upload as sent, kept until the job has re-encoded it: staff only see it meanwhile.
+    upload = new_key(UPLOAD_FOLDER, "bin")
+    await storage.save(upload, content, "application/octet-stream")
+    job_id = str(uuid.uuid4())
+    try:
+        await queries.start_photo_job(registrant_id, job_id)
+    except LookupError:  # deleted by someone else meanwhile
+        await storage.delete(upload)
+        raise NotFoundException("No such registrant.") from None
+    await process_photo.using(job_id=job_id).enqueue(
+        registrant_id, upload, settings.upload_max_bytes
+    )
+    flash(request, "Photo uploaded: it shows here once it is processed.", "success")
+    return Redirect(f"/webinars/registrants/{registrant_id}", status_code=303)
 
 
 @post(
@@ -135,8 +185,18 @@ async def _found(registrant_id: int) -> dict[str, Any]:
     return registrant
 
 
-def _detail(registrant: dict[str, Any], error: str = "", status_code: int = 200) -> Template:
-    context = {"registrant": registrant, "error": error, "accepted": ACCEPTED}
+def _detail(
+    registrant: dict[str, Any],
+    error: str = "",
+    status_code: int = 200,
+    photo_job: PhotoJob | None = None,
+) -> Template:
+    context = {
+        "registrant": registrant,
+        "error": error,
+        "accepted": ACCEPTED,
+        "photo_job": photo_job,
+    }
     return Template("webinars/registrant.html", context=context, status_code=status_code)
 
 
@@ -146,6 +206,7 @@ ROUTES: list[ControllerRouterHandler] = [
     register,
     registrant_list,
     registrant_detail,
+    photo_part,
     upload_photo,
     delete_photo,
 ]

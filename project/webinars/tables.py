@@ -11,6 +11,8 @@ class Registrant(Table):
     notes = Text(default="")
     # A storage key (see bandstand/storage), never a path or a name the browser sent.
     photo = Varchar(length=100, null=True, default=None)
+    # The job making a new upload into the photo, while it runs, or that refused it.
+    photo_job = Varchar(length=36, null=True, default=None)
     registered_at = Timestamptz(index=True)
 
 

@@ -30,7 +30,14 @@ from tests.backup.support import (
 
 pytestmark = pytest.mark.engine_independent
 
-FRAMEWORK_TABLES = {"piccolo_user", "sessions", "group", "membership", "login_throttle"}
+FRAMEWORK_TABLES = {
+    "piccolo_user",
+    "sessions",
+    "group",
+    "membership",
+    "login_throttle",
+    "job_worker",
+}
 STORAGE_TABLES = {"media_file"}
 SAMPLE_TABLES = {"shelf", "item"}
 

@@ -1,5 +1,6 @@
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from bandstand.settings import (
@@ -17,11 +18,28 @@ STRONG_KEY = "k" * 48
 
 def test_defaults_with_an_empty_environment() -> None:
     settings = load_settings({}, env_file=None)
-    assert settings == Settings()
+    # Development runs its jobs in the web process (Settings() is what any environment starts
+    # from).
+    assert settings == msgspec.structs.replace(Settings(), jobs_in_process=True)
     assert settings.database_url == DEFAULT_DATABASE_URL
     assert settings.environment == "development"
     assert settings.debug is False
     assert settings.allowed_hosts == ("localhost", "127.0.0.1", "[::1]")
+
+
+@pytest.mark.parametrize(
+    ("environ", "in_process"),
+    [
+        ({}, True),
+        ({"JOBS_IN_PROCESS": "false"}, False),
+        ({"ENVIRONMENT": "test"}, False),
+        ({"ENVIRONMENT": "test", "JOBS_IN_PROCESS": "on"}, True),
+    ],
+)
+def test_jobs_run_in_the_web_process_by_default_in_development_only(
+    environ: dict[str, str], in_process: bool
+) -> None:
+    assert load_settings(environ, env_file=None).jobs_in_process is in_process
 
 
 def test_values_are_parsed_into_their_types() -> None:

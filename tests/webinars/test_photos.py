@@ -1,4 +1,5 @@
-"""Staff upload, replace and remove registrants' photos, on each storage backend."""
+"""Staff upload, replace and remove registrants' photos, on each storage backend. The upload
+answers at once; a job re-encodes it (here in the app's own process) and stores the photo."""
 
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,6 +15,7 @@ from bandstand.storage.base import Storage
 from bandstand.testing.accounts import People, csrf_token, log_in
 from bandstand.testing.apps import build_app, client_for
 from project.webinars.tables import Registrant
+from tests.support.waiting import until
 from tests.webinars.conftest import image_bytes
 
 BACKENDS = ["filesystem", "database", "s3"]
@@ -36,7 +38,7 @@ async def site(
 ) -> AsyncIterator[tuple[httpx.AsyncClient, Storage]]:
     """A staff member's client on an app storing files in the given backend, and that storage."""
     changes = backend_settings
-    app = await build_app(**changes)
+    app = await build_app(jobs_in_process=True, **changes)
     storage = create_storage(msgspec.structs.replace(get_settings(), **changes))
     async with client_for(app) as client:
         await log_in(client, "staff")
@@ -45,10 +47,12 @@ async def site(
 
 
 @pytest.fixture
-async def staff_client(client: httpx.AsyncClient, people: People) -> httpx.AsyncClient:
-    """Staff on the suite's app (files in its MEDIA_ROOT): for checks made before storage."""
-    await log_in(client, "staff")
-    return client
+async def staff_client(people: People) -> AsyncIterator[httpx.AsyncClient]:
+    """Staff on the suite's settings (files in its MEDIA_ROOT), jobs run by the app."""
+    app = await build_app(jobs_in_process=True)
+    async with client_for(app) as client:
+        await log_in(client, "staff")
+        yield client
 
 
 async def upload(
@@ -58,12 +62,21 @@ async def upload(
     filename: str = "me.png",
     content_type: str = "image/png",
 ) -> httpx.Response:
+    """Upload, and once the upload is taken, wait for the job to be done with it."""
     token = await csrf_token(client)
-    return await client.post(
+    response = await client.post(
         f"/webinars/registrants/{registrant}/photo",
         data={"_csrf_token": token},
         files={"photo": (filename, content, content_type)},
     )
+    if response.status_code == 303:
+        await until(lambda: processed(client, registrant), seconds=30)
+    return response
+
+
+async def processed(client: httpx.AsyncClient, registrant: int) -> bool:
+    part = await client.get(f"/webinars/registrants/{registrant}/photo")
+    return "Processing the new photo" not in part.text
 
 
 async def photo_of(registrant: int) -> str | None:
@@ -88,7 +101,8 @@ async def test_upload_shows_the_photo_and_serves_it(
     assert await storage.exists(key)
     page = await client.get(f"/webinars/registrants/{registrant}")
     assert f'src="/media/{key}"' in page.text
-    assert "Photo saved." in page.text
+    assert "Processing" not in page.text
+    assert await storage.keys("uploads") == []  # the upload as sent is gone
     served = await client.get(f"/media/{key}")
     assert served.status_code == 200
     assert served.headers["content-type"] == "image/png"
@@ -134,7 +148,7 @@ async def test_replacing_removes_the_old_file_and_removing_deletes_it(
         ),
         (b"<html><script>alert(1)</script>", "me.png", "image/png", 415, "is not a JPEG"),
         (image_bytes("GIF"), "me.gif", "image/gif", 415, "is not a JPEG"),
-        (image_bytes("PNG")[:60], "me.png", "image/png", 415, "damaged"),
+        (image_bytes("PNG")[:20], "me.png", "image/png", 415, "damaged"),
         (b"", "me.png", "image/png", 400, "The file is empty."),
     ],
 )
@@ -156,6 +170,45 @@ async def test_files_that_are_not_images_are_refused(
     assert message in response.text
     assert await photo_of(registrant) is None
     assert await storage.keys("registrants") == before
+    assert await storage.keys("uploads") == []
+
+
+async def test_a_damaged_image_is_refused_by_the_job_and_the_old_photo_kept(
+    site: tuple[httpx.AsyncClient, Storage], registrant: int
+) -> None:
+    client, storage = site
+    await upload(client, registrant, image_bytes("PNG"))
+    kept = await photo_of(registrant)
+
+    # The header is whole, so the upload is taken; the pixels are missing, which only the
+    # job's decoding finds.
+    response = await upload(client, registrant, image_bytes("PNG")[:60])
+
+    assert response.status_code == 303
+    page = await client.get(f"/webinars/registrants/{registrant}")
+    assert "The new photo was not used: The image is damaged" in page.text
+    assert await photo_of(registrant) == kept
+    assert await storage.keys("registrants") == [kept]
+    assert await storage.keys("uploads") == []
+
+
+async def test_the_upload_answers_before_any_job_has_run(
+    client: httpx.AsyncClient, people: People, registrant: int
+) -> None:
+    # The suite's own app runs no jobs, and no worker is started: the job stays queued.
+    await log_in(client, "staff")
+    token = await csrf_token(client)
+    response = await client.post(
+        f"/webinars/registrants/{registrant}/photo",
+        data={"_csrf_token": token},
+        files={"photo": ("me.png", image_bytes("PNG"), "image/png")},
+    )
+
+    assert response.status_code == 303
+    page = await client.get(f"/webinars/registrants/{registrant}")
+    assert "Processing the new photo" in page.text
+    assert 'hx-get="/webinars/registrants/' in page.text  # it asks again until it is done
+    assert await photo_of(registrant) is None
 
 
 async def test_an_oversize_photo_is_refused_and_the_old_one_kept(

@@ -47,4 +47,41 @@ document.addEventListener("alpine:init", function () {
       },
     };
   });
+
+  // A job's page, live: <article x-data="jobProgress" data-events="/jobs/<id>/events">, with
+  // x-ref'd status, bar, message and error. Once the job ends, the page reloads to show its
+  // result and what can be done next.
+  Alpine.data("jobProgress", function () {
+    return {
+      source: null,
+      init: function () {
+        if ("finished" in this.$el.dataset || !window.EventSource) return;
+        var refs = this.$refs;
+        var source = (this.source = new EventSource(this.$el.dataset.events));
+        source.addEventListener("state", function (event) {
+          var state = JSON.parse(event.data);
+          var progress = state.progress;
+          refs.status.textContent = state.status;
+          refs.status.className = "job-status " + state.status;
+          if (progress) {
+            if (progress.total) {
+              refs.bar.max = progress.total;
+              refs.bar.value = progress.done;
+            }
+            refs.message.textContent =
+              progress.done + (progress.total ? " of " + progress.total : "") +
+              (progress.message ? ": " + progress.message : "");
+          }
+          refs.error.textContent = state.error || "";
+          if (state.finished) {
+            source.close();
+            window.location.reload();
+          }
+        });
+      },
+      destroy: function () {
+        if (this.source) this.source.close();
+      },
+    };
+  });
 });
