@@ -20,15 +20,17 @@ from bandstand.testing.database import fingerprint
 from bandstand.tokens import tokens_match, well_formed
 
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
-PARAMETER = re.compile(r"\{(\w+)(?::\w+)?\}")
+PARAMETER = re.compile(r"\{(\w+)(?::(\w+))?\}")
+# A value each kind of path parameter matches (the router answers 404 before any check).
+SAMPLE = {"uuid": "00000000-0000-4000-8000-000000000001"}
 REFUSED = "CSRF token verification failed"
 
 
 def site_writes(app: Litestar) -> list[tuple[str, str]]:
     """(method, path) of every route that changes state and is checked for CSRF, any id in
-    its path given as 1: the check comes before the handler looks anything up."""
+    its path given as 1 (or a UUID): the check comes before the handler looks anything up."""
     return [
-        (method, PARAMETER.sub("1", route.path))
+        (method, PARAMETER.sub(lambda found: SAMPLE.get(found[2] or "", "1"), route.path))
         for route in app.routes
         if isinstance(route, HTTPRoute)
         for handler in route.route_handlers

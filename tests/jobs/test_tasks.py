@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bandstand.accounts.users import User
 from bandstand.jobs import JobFailed, JobQueue, JobsError, task
 from tests.jobs.tasks import JobEffect, JobRun, count_users, flaky, record, slow
 from tests.support.waiting import until
@@ -20,9 +21,10 @@ async def has_status(queue: JobQueue, job_id: str, status: str) -> bool:
 
 
 async def test_a_job_runs_on_the_sites_database_and_returns_its_result(jobs: JobQueue) -> None:
+    users = await User.count()
     job = await count_users.enqueue(40)
     async with asyncio.timeout(20):
-        assert await job.result() == 40
+        assert await job.result() == users + 40
     state = await job.state()
     assert (state.status, state.task, state.queue) == ("done", "tests.count_users", "default")
     assert state.finished

@@ -6,7 +6,7 @@ anonymous and non-staff users, and a staff member whose account was deactivated.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, cast
 
 import anyio
@@ -15,11 +15,12 @@ from litestar import Litestar
 from litestar.routes import HTTPRoute
 from piccolo.apps.user.tables import BaseUser
 
-from bandstand.accounts.guards import requires_staff
+from bandstand.accounts.guards import requires_staff, requires_superuser
 from bandstand.accounts.sessions import start_session
 from bandstand.admin import LazyAdmin
 from bandstand.app import site_of
 from bandstand.features import with_framework
+from bandstand.jobs.staff_tasks import demo_data
 from bandstand.settings import get_settings
 from bandstand.storage.backends import create_storage
 from bandstand.testing.accounts import PASSWORD, People, csrf_token, log_in
@@ -51,7 +52,7 @@ def staff_routes(app: Litestar) -> list[tuple[str, str]]:
         for route in app.routes
         if isinstance(route, HTTPRoute)
         for handler in route.route_handlers
-        if requires_staff in handler.resolve_guards()
+        if {requires_staff, requires_superuser} & set(handler.resolve_guards())
         for method in sorted(handler.http_methods)
     ]
 
@@ -86,7 +87,7 @@ def admin_api_routes(app: Litestar) -> list[tuple[str, str]]:
     ]
 
 
-def fill(path: str, ids: dict[str, int]) -> str:
+def fill(path: str, ids: Mapping[str, int | str]) -> str:
     missing = [name for name in PARAMETER.findall(path) if name not in ids]
     assert not missing, f"give the CSRF test an id for {missing} in {path}"
     return PARAMETER.sub(lambda found: str(ids[found.group(1)]), path)
@@ -101,7 +102,13 @@ async def test_every_write_refuses_a_missing_or_forged_csrf_token(
     band = (await Band.insert(Band(name="Pythonistas")))[0]["id"]
     album = (await Album.insert(Album(title="Blue", price=1, band=band)))[0]["id"]
     fan = (await Fan.insert(Fan(name="Ada", email="ada@example.com", band=band)))[0]["id"]
-    ids = {"album_id": album, "fan_id": fan}
+    waiting = await demo_data.using(run_after=3600).enqueue("load")  # never run here
+    ids: dict[str, int | str] = {
+        "album_id": album,
+        "fan_id": fan,
+        "job_id": waiting.id,
+        "action": "load",
+    }
     await log_in(client, "boss")
     token = await csrf_token(client, "/account")
     transport = cast(httpx.ASGITransport, client._transport)
@@ -136,6 +143,10 @@ async def test_every_write_refuses_a_missing_or_forged_csrf_token(
         ("POST", "/fans/{fan_id:int}/photo/delete"): {},
         ("POST", "/albums/{album_id:int}/delete"): {},
         ("DELETE", "/api/albums/{album_id:int}"): {},
+        ("POST", "/jobs/{job_id:uuid}/cancel"): {},
+        ("POST", "/jobs/{job_id:uuid}/retry"): {},
+        ("POST", "/jobs/demo/{action:str}"): {},
+        ("POST", "/jobs/backup"): {},
         ("POST", "/logout"): {},
     }
     writes = site_writes(app)
@@ -283,7 +294,13 @@ async def test_staff_routes_refuse_anonymous_and_non_staff(
 ) -> None:
     app = sample
     routes = staff_routes(app)
-    ids = {"album_id": 1, "fan_id": 1}
+    ids: dict[str, int | str] = {
+        "album_id": 1,
+        "fan_id": 1,
+        "job_id": "00000000-0000-4000-8000-000000000001",
+        "action": "load",
+        "name": "backup-20260101T000000Z.bandstand.gz",
+    }
     transport = cast(httpx.ASGITransport, client._transport)
     visitors: list[tuple[str, httpx.AsyncClient, str, int]] = []
     for who, expected in (("anonymous", 401), ("plain", 403), ("member", 403)):

@@ -43,5 +43,6 @@ def site_login(client: httpx.Client) -> None:
 def site(fresh_database_url: str) -> Iterator[str]:
     """A real server on a fresh database set up as the README says; yields its base URL."""
     prepare_site_database(fresh_database_url)
-    with live_server(DATABASE_URL=fresh_database_url) as base:
+    # Its jobs run in its own process, as under `make run`.
+    with live_server(DATABASE_URL=fresh_database_url, JOBS_IN_PROCESS="true") as base:
         yield base
