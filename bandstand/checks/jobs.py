@@ -62,7 +62,7 @@ async def check_jobs(
             Finding(
                 NO_WORKER,
                 f"{len(stuck)} job(s) have waited over {stuck_after} and no worker is alive",
-                "run `piccolo project worker` (the Procfile's worker line), or set "
+                "run `piccolo project worker` beside the web processes, or set "
                 "JOBS_IN_PROCESS=true to run jobs in the web process",
             )
         )

@@ -1,5 +1,5 @@
-"""`piccolo project worker`: run background jobs beside the web processes (the Procfile's
-`worker:` line), until SIGTERM or SIGINT."""
+"""`piccolo project worker`: run background jobs beside the web processes, until SIGTERM or
+SIGINT."""
 
 from __future__ import annotations
 

@@ -245,6 +245,17 @@ def test_production_settings_that_load(load: Callable[[], Recipe]) -> None:
 
 
 @recipes
+def test_someone_runs_the_background_jobs(load: Callable[[], Recipe]) -> None:
+    # Production runs no jobs in the web process unless told: a recipe with no worker of its
+    # own tells it, or its queued e-mails would never leave.
+    recipe = load()
+    if not recipe.env:
+        assert "`JOBS_IN_PROCESS`" in (GUIDES / recipe.guide).read_text()
+        return
+    assert recipe.env["JOBS_IN_PROCESS"] == Value("literal", "true")
+
+
+@recipes
 def test_no_secret_is_committed(load: Callable[[], Recipe]) -> None:
     recipe = load()
     for name, value in recipe.env.items():
