@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar
 
+from croniter import croniter
 from dbos import DBOS
 
 from bandstand.jobs import worker
@@ -43,6 +44,7 @@ class Task(Generic[P, R]):
         retries: int,
         backoff_seconds: float,
         timeout_seconds: float | None,
+        cron: str | None = None,
     ) -> None:
         if name in TASKS:
             raise JobsError(f"a task named {name!r} is already defined: give one of them name=")
@@ -55,13 +57,18 @@ class Task(Generic[P, R]):
         self.retries = retries
         self.backoff_seconds = backoff_seconds
         self.timeout_seconds = timeout_seconds
+        if cron is not None and not croniter.is_valid(cron, second_at_beginning=True):
+            raise JobsError(f"task {name!r}: {cron!r} is not a cron schedule")
+        self.cron = cron
         functools.update_wrapper(self, function)
 
         async def run_as_job(*args: Any, **kwargs: Any) -> R:
+            if self.cron is not None:  # DBOS's scheduler passes (scheduled time, context)
+                args = args[:1]
             return await self._run_as_job(*args, **kwargs)
 
         # DBOS keeps its workflows by name, in a registry read when a worker launches.
-        DBOS.workflow(name=name)(run_as_job)
+        self.workflow = DBOS.workflow(name=name)(run_as_job)
         TASKS[name] = self
 
     def __repr__(self) -> str:
@@ -118,11 +125,16 @@ def task(
     retries: int = 0,
     backoff_seconds: float = 1.0,
     timeout_seconds: float | None = None,
+    cron: str | None = None,
 ) -> Callable[[Callable[P, Awaitable[R]]], Task[P, R]]:
     """Make an async function a task. A failed attempt (an exception, or running past
     `timeout_seconds`) is tried again up to `retries` times, waiting `backoff_seconds`, then
     twice that, and so on. `name` defaults to the function's dotted path: renaming it strands
-    the jobs queued under the old name."""
+    the jobs queued under the old name.
+
+    With `cron` (five fields, or six with seconds first; UTC), the workers also run it on that
+    schedule, once per time however many workers there are; the function then takes one
+    argument, the time the run was scheduled for."""
 
     def decorate(function: Callable[P, Awaitable[R]]) -> Task[P, R]:
         if not asyncio.iscoroutinefunction(function):
@@ -134,6 +146,7 @@ def task(
             retries=retries,
             backoff_seconds=backoff_seconds,
             timeout_seconds=timeout_seconds,
+            cron=cron,
         )
 
     return decorate

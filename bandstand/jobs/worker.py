@@ -13,13 +13,13 @@ import logging
 import os
 import secrets
 import socket
-from collections.abc import Coroutine, Sequence
+from collections.abc import Coroutine, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from dbos import DBOS, DBOSConfig
+from dbos import DBOS, DBOSConfig, ScheduleInput
 
 from bandstand.jobs.errors import JobsError
 from bandstand.jobs.tables import JobWorker
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
     from bandstand.features import Feature
     from bandstand.jobs.queue import JobQueue
+    from bandstand.jobs.tasks import Task
     from bandstand.storage.base import Storage
 
 T = TypeVar("T")
@@ -105,6 +106,7 @@ class Worker:
                     worker_concurrency=self.settings.jobs_concurrency,
                     polling_interval_sec=self.settings.jobs_poll_seconds,
                 )
+            await self._schedule(TASKS.values())
             await self._beat()
             await self._recover_dead_workers()
         except BaseException:
@@ -134,6 +136,27 @@ class Worker:
             )
         DBOS(config=config)
         DBOS.launch()
+
+    async def _schedule(self, tasks: Iterable[Task[Any, Any]]) -> None:
+        """The cron tasks' schedules, as this code has them: DBOS keeps them in its database,
+        and its scheduler gives each run an id of the schedule and the time, so that the
+        workers that all fire it queue one job."""
+        schedules: list[ScheduleInput] = [
+            {
+                "schedule_name": task.name,
+                "workflow_fn": task.workflow,
+                "schedule": task.cron,
+                "queue_name": task.queue,
+            }
+            for task in tasks
+            if task.cron is not None
+        ]
+        if schedules:
+            await DBOS.apply_schedules_async(schedules)
+        wanted = {schedule["schedule_name"] for schedule in schedules}
+        for stale in await DBOS.list_schedules_async():
+            if stale["schedule_name"] not in wanted:  # a cron the code no longer has
+                await DBOS.delete_schedule_async(stale["schedule_name"])
 
     async def stop(self) -> None:
         """Let running jobs finish for up to `grace_seconds`, then leave; a job still running is

@@ -20,6 +20,7 @@ from bandstand.email.mailer import Mailer
 from bandstand.email.messages import compose
 from bandstand.jobs import Job, JobQueue
 from bandstand.jobs.queue import use_queue
+from bandstand.jobs.tasks import TASKS
 from bandstand.settings import get_settings
 from tests.jobs.tasks import JobEffect, JobRun, record
 from tests.support import PROJECT_ROOT
@@ -143,3 +144,28 @@ async def test_the_worker_command_sends_mail_queued_before_it_started(
         output = (await process.stdout.receive()).decode()
     assert "takes jobs from" in output
     assert [received.message["Subject"] for received in mail_server.received] == ["Queued"]
+
+
+async def test_a_cron_task_runs_once_per_tick_whatever_the_workers(job_tables: None) -> None:
+    from tests.jobs.cron_tasks import CronTick, every_second
+
+    await CronTick.create_table(if_not_exists=True)
+    await CronTick.delete(force=True)
+    command = (sys.executable, "-m", "tests.jobs.worker_process")
+    try:
+        # Two workers that both know the schedule, each firing it every second.
+        async with worker(*command, TESTS_CRON="1") as first, worker(*command, TESTS_CRON="1"):
+            await until(lambda: ticks_at_least(CronTick.count(), 4), seconds=30, every=0.2)
+            assert await stop(first) == 0
+        rows = await CronTick.select(CronTick.scheduled_at, CronTick.pid)
+        times = [row["scheduled_at"] for row in rows]
+        assert len(times) == len(set(times)), "a tick ran more than once"
+        # One second apart, as the schedule says (allowing for ticks before both started).
+        assert all(time.microsecond == 0 for time in times)
+    finally:
+        # Out of this process's registry, so that no later worker here runs it.
+        TASKS.pop(every_second.name)
+
+
+async def ticks_at_least(count: Awaitable[int], wanted: int) -> bool:
+    return await count >= wanted
