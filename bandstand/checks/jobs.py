@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime, timedelta
 
 import anyio
@@ -25,7 +26,9 @@ async def check_jobs(
     settings: Settings, *, seconds: float = TIMEOUT, stuck_after: timedelta = STUCK_AFTER
 ) -> list[Finding]:
     queue = JobQueue(settings)
-    where = queue.database.redacted
+    where = (settings.jobs_database_url and "JOBS_DATABASE_URL") or "DATABASE_URL's database"
+    with contextlib.suppress(ValueError):  # a URL that cannot be parsed: the error says so
+        where = await anyio.to_thread.run_sync(lambda: queue.database.redacted)
     try:
         with anyio.fail_after(seconds):
             queued = await queue.states(status="queued", limit=1000)

@@ -5,19 +5,22 @@ code."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
-from dbos import DBOS, DBOSClient, EnqueueOptions
-from dbos import error as dbos_errors
 
+from bandstand.database.url import DatabaseURLError
 from bandstand.jobs.errors import JobFailed, JobsError
 from bandstand.jobs.system_database import SystemDatabase, system_database
 
 if TYPE_CHECKING:
+    # Imported when first used, as the tasks do: see `Task.register`.
+    import sqlalchemy
+    from dbos import DBOSClient, EnqueueOptions
     from dbos._sys_db import WorkflowStatus
 
     from bandstand.jobs.tasks import Task
@@ -105,9 +108,15 @@ class JobQueue:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.database: SystemDatabase = system_database(settings)
         self._client: DBOSClient | None = None
+        self._engine: sqlalchemy.Engine | None = None  # ours to dispose: DBOS leaves it open
         self._connecting = threading.Lock()
+
+    @functools.cached_property
+    def database(self) -> SystemDatabase:
+        """Worked out on first use, on a thread (`_connect`): a PostgreSQL URL without a
+        password has libpq's password file read."""
+        return system_database(self.settings)
 
     async def client(self) -> DBOSClient:
         if self._client is None:
@@ -116,25 +125,32 @@ class JobQueue:
         return self._client
 
     def _connect(self) -> None:
+        from dbos import DBOS, DBOSClient
+
         with self._connecting:
             if self._client is not None:
                 return
             try:
+                database = self.database
+            except DatabaseURLError as error:
+                setting = "JOBS_DATABASE_URL" if self.settings.jobs_database_url else "DATABASE_URL"
+                raise JobsError(f"{setting}: {error}") from None
+            try:
                 # The schema a worker would create at launch, made here so that a web process can
                 # queue jobs before any worker has started.
-                DBOS.migrate(self.database.url)
-                if self.database.is_sqlite:
+                DBOS.migrate(database.url)
+                if database.is_sqlite:
                     client = DBOSClient(
-                        system_database_url=self.database.url, application_name=APPLICATION
+                        system_database_url=database.url, application_name=APPLICATION
                     )
                 else:
+                    self._engine = database.engine(pool_size=5)
                     client = DBOSClient(
-                        system_database_engine=self.database.engine(pool_size=5),
-                        application_name=APPLICATION,
+                        system_database_engine=self._engine, application_name=APPLICATION
                     )
             except Exception as error:
                 raise JobsError(
-                    f"the jobs database {self.database.redacted} cannot be used: {error}"
+                    f"the jobs database {database.redacted} cannot be used: {error}"
                 ) from error
             self._client = client
 
@@ -202,7 +218,9 @@ class JobQueue:
         return value if isinstance(value, dict) else None
 
     async def result(self, job_id: str) -> Any:
-        client = await self.client()
+        client = await self.client()  # DBOS imported, on a thread
+        from dbos import error as dbos_errors
+
         handle: Any = await client.retrieve_workflow_async(job_id)
         try:
             return await handle.get_result(polling_interval_sec=0.05)
@@ -244,9 +262,12 @@ class JobQueue:
         return Job(handle.get_workflow_id(), self)
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            client, self._client = self._client, None
+        client, self._client = self._client, None
+        engine, self._engine = self._engine, None
+        if client is not None:
             await asyncio.to_thread(client.destroy)
+        if engine is not None:
+            await asyncio.to_thread(engine.dispose)
 
 
 _active: dict[str, JobQueue] = {}

@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar
 
 from croniter import croniter
-from dbos import DBOS
 
 from bandstand.jobs import worker
 from bandstand.jobs.errors import JobFailed, JobsError
@@ -62,17 +61,31 @@ class Task(Generic[P, R]):
         self.cron = cron
         functools.update_wrapper(self, function)
 
-        async def run_as_job(*args: Any, **kwargs: Any) -> R:
-            if self.cron is not None:  # DBOS's scheduler passes (scheduled time, context)
-                args = args[:1]
-            return await self._run_as_job(*args, **kwargs)
-
-        # DBOS keeps its workflows by name, in a registry read when a worker launches.
-        self.workflow = DBOS.workflow(name=name)(run_as_job)
+        self._workflow: Callable[..., Awaitable[R]] | None = None
         TASKS[name] = self
 
     def __repr__(self) -> str:
         return f"<Task {self.name}>"
+
+    @property
+    def workflow(self) -> Callable[..., Awaitable[R]]:
+        """The task as the DBOS workflow `register` made."""
+        return self.register()
+
+    def register(self) -> Callable[..., Awaitable[R]]:
+        """Register the task with DBOS, as a workflow of its name (DBOS reads its registry when
+        a worker launches). Done by the worker, not at import: importing DBOS (SQLAlchemy and
+        all) is most of a second that a web process which runs no jobs never spends."""
+        if self._workflow is None:
+            from dbos import DBOS
+
+            async def run_as_job(*args: Any, **kwargs: Any) -> R:
+                if self.cron is not None:  # DBOS's scheduler passes (scheduled time, context)
+                    args = args[:1]
+                return await self._run_as_job(*args, **kwargs)
+
+            self._workflow = DBOS.workflow(name=self.name)(run_as_job)
+        return self._workflow
 
     async def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         return await self.function(*args, **kwargs)
@@ -98,6 +111,8 @@ class Task(Generic[P, R]):
     async def _run_as_job(self, *args: Any, **kwargs: Any) -> R:
         """The DBOS workflow: runs on DBOS's event loop; each attempt runs on the worker's, where
         the site's database pool lives."""
+        from dbos import DBOS
+
         attempt = 0
         while True:
             attempt += 1
@@ -154,6 +169,8 @@ def task(
 
 def current_job_id() -> str:
     """The id of the job this code runs in."""
+    from dbos import DBOS
+
     job_id = DBOS.workflow_id
     if job_id is None:
         raise JobsError("current_job_id() is for a running job; this code is not one")
@@ -162,6 +179,8 @@ def current_job_id() -> str:
 
 async def report_progress(done: float, total: float | None = None, message: str = "") -> None:
     """From inside a running job: how far it is, for the page that started it."""
+    from dbos import DBOS
+
     if DBOS.workflow_id is None:
         raise JobsError("report_progress() is for a running job; this code is not one")
     await DBOS.set_event_async(PROGRESS_EVENT, {"done": done, "total": total, "message": message})

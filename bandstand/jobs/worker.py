@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import os
 import secrets
@@ -17,14 +18,14 @@ from collections.abc import Coroutine, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, TypeVar
-
-from dbos import DBOS, DBOSConfig, ScheduleInput
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from bandstand.jobs.errors import JobsError
 from bandstand.jobs.tables import JobWorker
 
 if TYPE_CHECKING:
+    import sqlalchemy
+    from dbos import DBOSConfig, ScheduleInput
     from piccolo.engine.base import Engine
 
     from bandstand.features import Feature
@@ -78,6 +79,7 @@ class Worker:
         self.executor_id = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(4)}"
         self._loop: asyncio.AbstractEventLoop | None = None
         self._running: dict[str, asyncio.Task[Any]] = {}
+        self._engine: sqlalchemy.Engine | None = None  # ours to dispose: DBOS leaves it open
         self._chores: list[asyncio.Task[None]] = []
 
     @property
@@ -91,6 +93,10 @@ class Worker:
     # -- start and stop
 
     async def start(self) -> None:
+        # The first import of DBOS reads hundreds of files: not on the event loop.
+        await asyncio.to_thread(importlib.import_module, "dbos")
+        from dbos import DBOS
+
         from bandstand.jobs.tasks import DEFAULT_QUEUE, TASKS
 
         if "worker" in _current:
@@ -99,6 +105,8 @@ class Worker:
         _current["worker"] = self
         try:
             await self.queue.client()  # creates the queue's tables before DBOS reads them
+            for task in TASKS.values():  # DBOS reads its registry of workflows at launch
+                task.register()
             await asyncio.to_thread(self._launch)
             for name in sorted({DEFAULT_QUEUE, *(task.queue for task in TASKS.values())}):
                 await DBOS.register_queue_async(
@@ -119,6 +127,8 @@ class Worker:
         logger.info("job worker %s started", self.executor_id)
 
     def _launch(self) -> None:
+        from dbos import DBOS
+
         database = self.queue.database
         config: DBOSConfig = {
             "name": "bandstand",
@@ -131,9 +141,8 @@ class Worker:
             "notification_listener_polling_interval_sec": 0.1,
         }
         if not database.is_sqlite:
-            config["system_database_engine"] = database.engine(
-                pool_size=self.settings.jobs_concurrency + 5
-            )
+            self._engine = database.engine(pool_size=self.settings.jobs_concurrency + 5)
+            config["system_database_engine"] = self._engine
         DBOS(config=config)
         DBOS.launch()
 
@@ -141,10 +150,12 @@ class Worker:
         """The cron tasks' schedules, as this code has them: DBOS keeps them in its database,
         and its scheduler gives each run an id of the schedule and the time, so that the
         workers that all fire it queue one job."""
+        from dbos import DBOS
+
         schedules: list[ScheduleInput] = [
             {
                 "schedule_name": task.name,
-                "workflow_fn": task.workflow,
+                "workflow_fn": cast(Any, task.workflow),
                 "schedule": task.cron,
                 "queue_name": task.queue,
             }
@@ -161,6 +172,8 @@ class Worker:
     async def stop(self) -> None:
         """Let running jobs finish for up to `grace_seconds`, then leave; a job still running is
         taken up by the next worker at once (the heartbeat is left expired)."""
+        from dbos import DBOS
+
         for chore in self._chores:
             chore.cancel()
         for chore in self._chores:
@@ -175,6 +188,8 @@ class Worker:
             )
             # DBOS made its thread pool this loop's default executor, and has shut it down.
             asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor())
+            if self._engine is not None:
+                await asyncio.to_thread(self._engine.dispose)
             for job in list(self._running.values()):
                 job.cancel()
             with contextlib.suppress(Exception):  # the database may be what went away
@@ -189,6 +204,8 @@ class Worker:
 
     async def run(self, attempt: Coroutine[Any, Any, T]) -> T:
         """Run one attempt of a job on the worker's loop (called from DBOS's)."""
+        from dbos import DBOS
+
         assert self._loop is not None
         job_id = DBOS.workflow_id
         future = asyncio.run_coroutine_threadsafe(self._tracked(job_id, attempt), self._loop)
@@ -255,6 +272,8 @@ class Worker:
         """Re-queue the running jobs of every worker whose lease has expired. Two workers doing
         it for the same dead one is harmless: DBOS re-queues a job only while it is still
         marked as that worker's."""
+        from dbos import DBOS
+
         cutoff = datetime.now(UTC) - timedelta(seconds=self.settings.jobs_lease_seconds)
         dead = await JobWorker.select(JobWorker.executor_id).where(JobWorker.heartbeat_at < cutoff)
         for row in dead:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 
 import msgspec
 import pytest
@@ -36,10 +37,11 @@ def bouncer_url(pgbouncer: PgBouncer) -> str:
 
 
 @pytest.fixture
-def queue(bouncer_url: str) -> JobQueue:
+async def queue(bouncer_url: str) -> AsyncIterator[JobQueue]:
     queue = JobQueue(msgspec.structs.replace(get_settings(), database_url=bouncer_url))
     use_queue(queue)
-    return queue
+    yield queue
+    await queue.aclose()
 
 
 async def test_two_workers_run_every_job_through_pgbouncer(

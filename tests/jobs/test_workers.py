@@ -34,11 +34,12 @@ LEASE_SECONDS = 3
 
 
 @pytest.fixture
-def queue() -> JobQueue:
+async def queue() -> AsyncIterator[JobQueue]:
     """The run's queue, in a test process that runs no jobs itself: workers do."""
     queue = JobQueue(get_settings())
     use_queue(queue)
-    return queue
+    yield queue
+    await queue.aclose()
 
 
 @asynccontextmanager
