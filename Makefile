@@ -6,7 +6,8 @@ HOST ?= 127.0.0.1
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes
 
-.PHONY: run test test-sqlite test-postgres stress lint format lock migrate bench bench-engines clean vendor \
+.PHONY: run test test-sqlite test-postgres stress lint format lock migrate bench bench-site bench-jobs \
+	bench-engines clean vendor \
 	wheel piccolo-suite
 
 $(VENV)/bin/python:
@@ -61,10 +62,17 @@ format: $(VENV)/.dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# The site against a raw-driver baseline under wrk, on each database (not part of `make test`).
-bench: $(VENV)/.dev
+# The site and the job queue, measured on each database (not part of `make test`).
+bench: bench-site bench-jobs
+
+# The site against a raw-driver baseline under wrk.
+bench-site: $(VENV)/.dev
 	@command -v wrk >/dev/null || { echo "make bench needs wrk: apt-get install wrk" >&2; exit 1; }
 	$(BIN)/python -m bench.site
+
+# The job queue: jobs per second, and the wait from enqueue to start.
+bench-jobs: $(VENV)/.dev
+	$(BIN)/python -m bench.jobs
 
 # What the pooler-safe default costs, per engine (not part of `make test`).
 bench-engines: $(VENV)/.dev

@@ -26,7 +26,7 @@ async def check_jobs(
     settings: Settings, *, seconds: float = TIMEOUT, stuck_after: timedelta = STUCK_AFTER
 ) -> list[Finding]:
     queue = JobQueue(settings)
-    where = (settings.jobs_database_url and "JOBS_DATABASE_URL") or "DATABASE_URL's database"
+    where = "JOBS_DATABASE_URL" if settings.jobs_database_url else "DATABASE_URL's database"
     with contextlib.suppress(ValueError):  # a URL that cannot be parsed: the error says so
         where = await anyio.to_thread.run_sync(lambda: queue.database.redacted)
     try:
