@@ -84,7 +84,7 @@ FRAMEWORK_FEATURES: tuple[Feature, ...] = (
         routes=jobs_routes.ROUTES,
         tables=jobs_tables.TABLES,
         admin="bandstand.jobs.admin",
-        tasks=(staff_tasks.demo_data, staff_tasks.take_backup),
+        tasks=(staff_tasks.demo_data, staff_tasks.take_backup, staff_tasks.prune_jobs),
     ),
     Feature("email", tasks=(email_tasks.send_email,)),
     Feature(

@@ -100,6 +100,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     jobs_poll_seconds: Annotated[float, msgspec.Meta(gt=0)] = 0.1
     # A worker whose heartbeat is older than this is dead: its running jobs are run again.
     jobs_lease_seconds: Annotated[int, msgspec.Meta(ge=2)] = 30
+    # Finished jobs (done, failed, cancelled) are deleted this long after they end.
+    jobs_keep_days: Annotated[int, msgspec.Meta(ge=1)] = 14
     # Where backups taken from the staff page (/jobs) are written, for superusers to download.
     backup_root: str = "data/backups"
     # For `piccolo project superuser`, the non-interactive way of PaaS release steps.

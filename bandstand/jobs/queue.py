@@ -8,7 +8,7 @@ import asyncio
 import functools
 import threading
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
@@ -260,6 +260,26 @@ class JobQueue:
         }
         handle: Any = await client.enqueue_async(options, *inputs["args"], **inputs["kwargs"])
         return Job(handle.get_workflow_id(), self)
+
+    async def prune(self, older_than: timedelta, batch: int = 1000) -> int:
+        """Delete the jobs that ended more than `older_than` ago (done, failed or cancelled),
+        with their results and progress; returns how many went."""
+        client = await self.client()
+        cutoff = (datetime.now(UTC) - older_than).isoformat()
+        ended = [raw for raw, status in _STATUSES.items() if status in FINISHED]
+        pruned = 0
+        while True:
+            found = await client.list_workflows_async(
+                status=ended,
+                completed_before=cutoff,
+                limit=batch,
+                load_input=False,
+                load_output=False,
+            )
+            if not found:
+                return pruned
+            await client.delete_workflows_async([status.workflow_id for status in found])
+            pruned += len(found)
 
     async def aclose(self) -> None:
         client, self._client = self._client, None

@@ -1,4 +1,5 @@
-"""The jobs the staff page (/jobs) starts: the demo data, and a backup."""
+"""The framework's own jobs: the demo data and a backup, started from the staff page (/jobs),
+and the daily pruning of old jobs."""
 
 from __future__ import annotations
 
@@ -81,3 +82,10 @@ async def take_backup() -> str:
         site = current.site
         await dump(site.engine, site.storage, root / name, progress, page_size=DEFAULT_PAGE_SIZE)
     return name
+
+
+@task(name="bandstand.prune_jobs", cron="17 3 * * *")
+async def prune_jobs(scheduled_at: datetime.datetime) -> int:
+    """Every night (03:17 UTC): the jobs that ended more than JOBS_KEEP_DAYS ago go."""
+    current = worker.current()
+    return await current.queue.prune(datetime.timedelta(days=current.settings.jobs_keep_days))

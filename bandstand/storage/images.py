@@ -7,8 +7,10 @@ appended to a JPEG) and turns it upright; the size and pixel limits stop decompr
 
 from __future__ import annotations
 
+import contextlib
 import io
 import warnings
+from collections.abc import Iterator
 
 import anyio
 import msgspec
@@ -77,40 +79,41 @@ def _check_size(data: bytes, max_bytes: int) -> None:
 
 
 def _check_header(data: bytes) -> None:
+    with _opened(data):
+        pass
+
+
+@contextlib.contextmanager
+def _opened(data: bytes) -> Iterator[Image.Image]:
+    """The upload opened by Pillow: its header read and within the pixel limit, its pixels not
+    yet. Failing to read it, here or in the `with` block, is an `UploadRejected`."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data), formats=list(FORMATS)) as image:
                 if image.width * image.height > MAX_PIXELS:
                     raise _too_many_pixels()
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise _too_many_pixels() from None
-    except UnidentifiedImageError:
-        raise _not_an_image() from None
-    except (OSError, SyntaxError, ValueError):
-        raise _damaged() from None
-
-
-def _reencode(data: bytes) -> CleanImage:
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data), formats=list(FORMATS)) as image:
-                if image.width * image.height > MAX_PIXELS:
-                    raise _too_many_pixels()
-                image.load()
-                # A phone's multi-picture JPEG (MPO) opens as "MPO"; its first picture is
-                # the photo.
-                pillow_format = "JPEG" if image.format == "MPO" else image.format or ""
-                content_type, extension, options = FORMATS[pillow_format]
-                upright = _upright(image)
+                yield image
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         # Pillow's own limit, above MAX_PIXELS: the same answer as ours.
         raise _too_many_pixels() from None
     except UnidentifiedImageError:
-        raise _not_an_image() from None
+        raise UploadRejected(
+            f"The file is not a {ACCEPTED} image.", status_code=HTTP_415_UNSUPPORTED_MEDIA_TYPE
+        ) from None
     except (OSError, SyntaxError, ValueError):  # truncated or corrupt image data
-        raise _damaged() from None
+        raise UploadRejected(
+            "The image is damaged and cannot be read.", status_code=HTTP_415_UNSUPPORTED_MEDIA_TYPE
+        ) from None
+
+
+def _reencode(data: bytes) -> CleanImage:
+    with _opened(data) as image:
+        image.load()
+        # A phone's multi-picture JPEG (MPO) opens as "MPO"; its first picture is the photo.
+        pillow_format = "JPEG" if image.format == "MPO" else image.format or ""
+        content_type, extension, options = FORMATS[pillow_format]
+        upright = _upright(image)
     upright.thumbnail((MAX_SIDE, MAX_SIDE))
     # The colour profile goes along, or phone photos in Display P3 come out dull; not after a
     # conversion, though: a CMYK profile on RGB pixels would garble the colours.
@@ -142,18 +145,6 @@ def _upright(image: Image.Image) -> Image.Image:
     orientation = image.getexif().get(ExifTags.Base.Orientation)
     turn = ORIENTATIONS.get(orientation) if isinstance(orientation, int) else None
     return image.transpose(turn) if turn is not None else image.copy()
-
-
-def _not_an_image() -> UploadRejected:
-    return UploadRejected(
-        f"The file is not a {ACCEPTED} image.", status_code=HTTP_415_UNSUPPORTED_MEDIA_TYPE
-    )
-
-
-def _damaged() -> UploadRejected:
-    return UploadRejected(
-        "The image is damaged and cannot be read.", status_code=HTTP_415_UNSUPPORTED_MEDIA_TYPE
-    )
 
 
 def _too_many_pixels() -> UploadRejected:

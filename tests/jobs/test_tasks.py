@@ -135,3 +135,21 @@ def test_a_task_must_be_async_and_uniquely_named() -> None:
 def test_run_after_needs_an_aware_time() -> None:
     with pytest.raises(JobsError, match="aware"):
         record.using(run_after=datetime(2030, 1, 1))
+
+
+async def test_pruning_deletes_ended_jobs_and_keeps_the_rest(jobs: JobQueue) -> None:
+    done = await record.enqueue(14)
+    failed = await flaky.enqueue(15, failures=5)
+    async with asyncio.timeout(20):
+        await done.result()
+        with pytest.raises(JobFailed):
+            await failed.result()
+    waiting = await record.using(run_after=60).enqueue(16)
+    try:
+        assert await jobs.prune(timedelta(days=1)) == 0  # nothing ended that long ago
+        assert await jobs.prune(timedelta(0), batch=1) >= 2  # in batches until none is left
+        assert await jobs.state(done.id) is None
+        assert await jobs.state(failed.id) is None
+        assert (await waiting.state()).status == "scheduled"
+    finally:
+        await waiting.cancel()
