@@ -172,7 +172,7 @@ def create_app(
             database_pool(engine),
             closing_storage(storage),
             running_jobs(
-                jobs, Site(features, engine, storage), in_process=settings.jobs_in_process
+                jobs, Site(features, engine, storage, name), in_process=settings.jobs_in_process
             ),
         ],
         template_config=template_config,

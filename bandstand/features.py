@@ -18,6 +18,7 @@ from piccolo.table import Table
 
 from bandstand.accounts import routes as accounts_routes
 from bandstand.accounts import tables as accounts_tables
+from bandstand.accounts import tasks as accounts_tasks
 from bandstand.email import tasks as email_tasks
 from bandstand.health import routes as health_routes
 from bandstand.jobs import routes as jobs_routes
@@ -92,6 +93,7 @@ FRAMEWORK_FEATURES: tuple[Feature, ...] = (
         routes=accounts_routes.ROUTES,
         tables=accounts_tables.TABLES,
         admin="bandstand.accounts.admin",
+        tasks=(accounts_tasks.send_password_reset,),
     ),
 )
 

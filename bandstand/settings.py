@@ -57,6 +57,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     login_failures_per_account: Annotated[int, msgspec.Meta(ge=1)] = 5
     login_failures_per_client: Annotated[int, msgspec.Meta(ge=1)] = 20
     login_throttle_minutes: Annotated[int, msgspec.Meta(ge=1)] = 15
+    # A password reset link works this long, once. Requests for one are limited per address and
+    # per client within LOGIN_THROTTLE_MINUTES.
+    password_reset_minutes: Annotated[int, msgspec.Meta(ge=1)] = 60
+    password_resets_per_address: Annotated[int, msgspec.Meta(ge=1)] = 3
+    password_resets_per_client: Annotated[int, msgspec.Meta(ge=1)] = 20
     # The chat's LLM: any OpenAI-compatible chat-completions API. Without a key, a built-in
     # offline provider answers, so the demo works with no network.
     llm_base_url: str = "https://openrouter.ai/api/v1"

@@ -14,7 +14,7 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_429_TOO_MANY_REQUESTS
 from piccolo.apps.user.tables import BaseUser
 
-from bandstand.accounts import throttle
+from bandstand.accounts import reset_routes, throttle
 from bandstand.accounts.guards import requires_login
 from bandstand.accounts.redirects import safe_next
 from bandstand.accounts.schemas import LoginForm, PasswordChangeForm, SignupForm
@@ -169,4 +169,13 @@ async def signup(
     return _logged_in(token, "/", settings)
 
 
-ROUTES = [login_page, login, logout, account, change_password, signup_page, signup]
+ROUTES = [
+    login_page,
+    login,
+    logout,
+    account,
+    change_password,
+    signup_page,
+    signup,
+    *reset_routes.ROUTES,
+]

@@ -1,4 +1,5 @@
-"""Login throttling per client address and per account, counted in the database.
+"""Login throttling per client address and per account, and password reset requests per
+client and per address, counted in the database.
 
 Counting in the database, not in process memory, makes the limit hold across every app
 instance behind a load balancer. One upsert per attempt keeps concurrent attempts exact.
@@ -47,11 +48,27 @@ async def claim_attempt(client: str, account: str, settings: Settings) -> bool:
     """Count a login attempt against both keys before its password is checked; False when
     either is past its limit. Checking first and counting after the (slow) password check let
     every guess that arrived at once through: 50 concurrent guesses were all tried."""
+    return await _claim(
+        {client: settings.login_failures_per_client, account: settings.login_failures_per_account},
+        settings,
+    )
+
+
+async def claim_reset_request(client: str, address: str, settings: Settings) -> bool:
+    """Count a password reset request against the client and the address asked about (whether
+    or not an account has it); False when either is past its limit."""
+    address_key = f"reset-address:{address.replace(chr(0), '').strip().lower()[:254]}"
+    return await _claim(
+        {
+            f"reset-{client}": settings.password_resets_per_client,
+            address_key: settings.password_resets_per_address,
+        },
+        settings,
+    )
+
+
+async def _claim(limits: dict[str, int], settings: Settings) -> bool:
     now, window_start = _window(settings)
-    limits = {
-        client: settings.login_failures_per_client,
-        account: settings.login_failures_per_account,
-    }
     allowed = True
     for key, limit in limits.items():
         rows = await LoginThrottle.raw(_COUNT_ATTEMPT, key, now, window_start, window_start, now)

@@ -51,6 +51,7 @@ class Site:
     features: Sequence[Feature]
     engine: Engine  # type: ignore[type-arg]
     storage: Storage
+    name: str = "Bandstand"  # as in its pages and e-mails
 
 
 def current() -> Worker:

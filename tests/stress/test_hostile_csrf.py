@@ -108,6 +108,7 @@ async def test_every_write_refuses_a_missing_or_forged_csrf_token(
         "fan_id": fan,
         "job_id": waiting.id,
         "action": "load",
+        "token": "not-a-token",
     }
     await log_in(client, "boss")
     token = await csrf_token(client, "/account")
@@ -143,6 +144,10 @@ async def test_every_write_refuses_a_missing_or_forged_csrf_token(
         ("POST", "/fans/{fan_id:int}/photo/delete"): {},
         ("POST", "/albums/{album_id:int}/delete"): {},
         ("DELETE", "/api/albums/{album_id:int}"): {},
+        ("POST", "/password-reset"): {"data": {"email": "boss@example.com"}},
+        ("POST", "/password-reset/{token:str}"): {
+            "data": {"new_password": PASSWORD, "confirm_password": PASSWORD}
+        },
         ("POST", "/jobs/{job_id:uuid}/cancel"): {},
         ("POST", "/jobs/{job_id:uuid}/retry"): {},
         ("POST", "/jobs/demo/{action:str}"): {},

@@ -1,0 +1,80 @@
+"""Password reset links: a signed token that names the account and a digest of its password
+hash, so that it stops working once the password changes (its use included), and after
+PASSWORD_RESET_MINUTES. itsdangerous signs and times it, as Flask's and Django-alike stacks do."""
+
+from __future__ import annotations
+
+import hashlib
+
+from itsdangerous import BadData, URLSafeTimedSerializer
+from piccolo.apps.user.tables import BaseUser
+
+from bandstand.accounts.users import hash_password
+from bandstand.settings import Settings
+
+SALT = "bandstand.password-reset"
+# Far longer than any token made here: a longer one is refused before any work.
+MAX_TOKEN_LENGTH = 200
+
+
+def _serializer(settings: Settings) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(settings.secret_key, salt=SALT)
+
+
+def _digest(password_hash: str) -> str:
+    return hashlib.sha256(password_hash.encode()).hexdigest()[:20]
+
+
+def make_token(user_id: int, password_hash: str, settings: Settings) -> str:
+    return str(_serializer(settings).dumps([user_id, _digest(password_hash)]))
+
+
+def read_token(token: str, settings: Settings) -> tuple[int, str] | None:
+    """The account and password digest a token names, or None if it is not one of ours, was
+    changed, or is older than PASSWORD_RESET_MINUTES."""
+    if len(token) > MAX_TOKEN_LENGTH:
+        return None
+    try:
+        value = _serializer(settings).loads(token, max_age=settings.password_reset_minutes * 60)
+    except BadData:
+        return None
+    match value:
+        case [int() as user_id, str() as digest]:
+            return user_id, digest
+    return None
+
+
+async def account_for(token: str, settings: Settings) -> int | None:
+    """The active account the token can still reset."""
+    named = read_token(token, settings)
+    if named is None:
+        return None
+    user_id, digest = named
+    row = (
+        await BaseUser.select(BaseUser.password)
+        .where((BaseUser.id == user_id) & (BaseUser.active.eq(True)))
+        .first()
+    )
+    if row is None or _digest(row["password"]) != digest:
+        return None
+    return user_id
+
+
+async def reset_password(token: str, new_password: str, settings: Settings) -> int | None:
+    """Set the account's new password if the token still holds; the account, or None. Of two
+    uses of one token at the same moment, one wins: the update names the old hash. Raises
+    ValueError for a password Piccolo refuses."""
+    named = read_token(token, settings)
+    if named is None or await account_for(token, settings) is None:
+        return None
+    user_id, digest = named
+    hashed = await hash_password(new_password)
+    row = await BaseUser.select(BaseUser.password).where(BaseUser.id == user_id).first()
+    if row is None or _digest(row["password"]) != digest:
+        return None
+    changed = (
+        await BaseUser.update({BaseUser.password: hashed})
+        .where((BaseUser.id == user_id) & (BaseUser.password == row["password"]))
+        .returning(BaseUser.id)
+    )
+    return user_id if changed else None
