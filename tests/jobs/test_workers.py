@@ -100,8 +100,12 @@ async def test_two_workers_share_a_thousand_jobs_and_one_killed_loses_none(
         killed.kill()  # SIGKILL: no chance to finish or hand back its jobs
         assert await killed.wait() == -signal.SIGKILL
         await until(lambda: all_done(JobEffect.count()), seconds=120, every=0.2)
-        states = await queue.states(ids=[job.id for job in jobs], limit=JOBS)
-        assert Counter(state.status for state in states) == {"done": JOBS}
+
+        async def all_recorded_done() -> bool:  # a job's effect is in just before its status
+            states = await queue.states(ids=[job.id for job in jobs], limit=JOBS)
+            return Counter(state.status for state in states) == {"done": JOBS}
+
+        await until(all_recorded_done, seconds=30, every=0.2)
         assert await stop(survivor) == 0
 
     # Every job's work done once: the effects, counted and summed.
