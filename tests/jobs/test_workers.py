@@ -74,12 +74,18 @@ async def all_done(count: Awaitable[int]) -> bool:
     return await count >= JOBS
 
 
-async def enqueue_all(count: int, seconds: float) -> list[Job]:
+# Every LONG-th job works for LONG_SECONDS, the others a moment: the kill waits until the
+# worker to kill is inside a long one, which it then surely cuts short.
+LONG = 50
+LONG_SECONDS = 3.0
+
+
+async def enqueue_all(count: int) -> list[Job]:
     limit = asyncio.Semaphore(5)  # the client's pool
 
     async def one(seq: int) -> Job:
         async with limit:
-            return await record.enqueue(seq, seconds)
+            return await record.enqueue(seq, LONG_SECONDS if seq % LONG == 0 else 0.05)
 
     return list(await asyncio.gather(*(one(seq) for seq in range(count))))
 
@@ -87,16 +93,19 @@ async def enqueue_all(count: int, seconds: float) -> list[Job]:
 async def test_two_workers_share_a_thousand_jobs_and_one_killed_loses_none(
     queue: JobQueue, job_tables: None
 ) -> None:
-    jobs = await enqueue_all(JOBS, seconds=0.1)  # queued while no worker runs
+    jobs = await enqueue_all(JOBS)  # queued while no worker runs
     command = (sys.executable, "-m", "tests.jobs.worker_process")
     async with worker(*command) as killed, worker(*command) as survivor:
 
-        async def in_full_swing() -> bool:  # a quarter done, and the one to kill busy
-            done: int = await JobEffect.count()
-            by_killed: int = await JobRun.count().where(JobRun.pid == killed.pid)
-            return done >= JOBS // 4 and by_killed >= 2 * CONCURRENCY
+        async def inside_a_long_job() -> bool:  # started by the one to kill, not finished
+            started = await JobRun.select(JobRun.seq).where(JobRun.pid == killed.pid)
+            long_ones = {row["seq"] for row in started if row["seq"] % LONG == 0}
+            finished = await JobEffect.select(JobEffect.seq).where(
+                JobEffect.seq.is_in(list(long_ones) or [-1])
+            )
+            return bool(long_ones - {row["seq"] for row in finished})
 
-        await until(in_full_swing, seconds=60)
+        await until(inside_a_long_job, seconds=60)
         killed.kill()  # SIGKILL: no chance to finish or hand back its jobs
         assert await killed.wait() == -signal.SIGKILL
         await until(lambda: all_done(JobEffect.count()), seconds=120, every=0.2)
