@@ -105,7 +105,8 @@ class Worker:
         self._loop = asyncio.get_running_loop()
         _current["worker"] = self
         try:
-            await self.queue.client()  # creates the queue's tables before DBOS reads them
+            # Creates the queue's tables before DBOS reads them.
+            await self._drop_stale_schedules(TASKS.values())
             for task in TASKS.values():  # DBOS reads its registry of workflows at launch
                 task.register()
             await asyncio.to_thread(self._launch)
@@ -165,10 +166,15 @@ class Worker:
         ]
         if schedules:
             await DBOS.apply_schedules_async(schedules)
-        wanted = {schedule["schedule_name"] for schedule in schedules}
-        for stale in await DBOS.list_schedules_async():
-            if stale["schedule_name"] not in wanted:  # a cron the code no longer has
-                await DBOS.delete_schedule_async(stale["schedule_name"])
+
+    async def _drop_stale_schedules(self, tasks: Iterable[Task[Any, Any]]) -> None:
+        """Before launch, when DBOS's scheduler would fire them: the schedules of crons the
+        code no longer has (their jobs could only fail)."""
+        client = await self.queue.client()
+        wanted = {task.name for task in tasks if task.cron is not None}
+        for stale in await client.list_schedules_async():
+            if stale["schedule_name"] not in wanted:
+                await client.delete_schedule_async(stale["schedule_name"])
 
     async def stop(self) -> None:
         """Let running jobs finish for up to `grace_seconds`, then leave; a job still running is
