@@ -67,6 +67,8 @@ def pytest_configure(config: pytest.Config) -> None:
     # Uploads go to the run's own folder, never the developer's data/media.
     os.environ["STORAGE_BACKEND"] = "filesystem"
     os.environ["MEDIA_ROOT"] = f"{tmp}/media"
+    # Backups from the staff page too, never into the developer's data/backups.
+    os.environ["BACKUP_ROOT"] = f"{tmp}/backups"
     if database.TEST_DATABASE == "postgres":
         name = f"bandstand_test_{os.getpid()}"
         try:

@@ -6,6 +6,7 @@ mount, anonymous and logged in; and every cookie any of them, or a login, logout
 
 from __future__ import annotations
 
+import gzip
 import re
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -14,15 +15,21 @@ from http.cookies import SimpleCookie
 from typing import Any, cast
 from urllib.parse import urlsplit
 
+import anyio
 import httpx
 import pytest
 from litestar import Litestar
 from litestar.routes import HTTPRoute
+from msgspec.structs import replace
+from piccolo.apps.user.tables import BaseUser
 
+from bandstand.accounts.password_reset import make_token
 from bandstand.accounts.users import create_user
 from bandstand.app import FRAMEWORK_STATIC, site_of
 from bandstand.features import with_framework
 from bandstand.headers import DOCS_PATH
+from bandstand.jobs.staff_tasks import demo_data
+from bandstand.settings import get_settings
 from bandstand.storage.routes import MEDIA_PREFIX
 from bandstand.testing.accounts import PASSWORD, csrf_token, log_in
 from tests.stress.figures import Figures
@@ -39,6 +46,7 @@ from tests.support.security_headers import (
 from tests.support.tables import Album, Band, Fan
 
 pytestmark = pytest.mark.engine_independent
+SECRET_KEY = "x" * 48  # the production site's
 
 PART = "Security headers and cookies (production)"
 BASE_URL = "https://localhost"
@@ -142,8 +150,19 @@ async def _load_rows(app: Litestar) -> dict[str, list[str]]:
     for feature in with_framework(features):
         if feature.load_demo:
             await feature.load_demo()
-    await create_user("boss", "boss@example.com", PASSWORD, admin=True, superuser=True)
+    boss = await create_user("boss", "boss@example.com", PASSWORD, admin=True, superuser=True)
     await create_user("plain", "plain@example.com", PASSWORD)
+    # A job that has ended (its live stream answers and closes), a backup to download, and a
+    # reset link that works: each page then renders.
+    job = await demo_data.using(run_after=3600).enqueue("load")
+    await job.cancel()
+    settings = get_settings()
+    backups = settings.path(settings.backup_root)
+    await anyio.Path(backups).mkdir(parents=True, exist_ok=True)
+    backup = "backup-20260101T000000Z.bandstand.gz"
+    await anyio.Path(backups / backup).write_bytes(gzip.compress(b"{}\n"))
+    hashed = await BaseUser.select(BaseUser.password).where(BaseUser.id == boss).first()
+    assert hashed
     album = await Album.select(Album.id).first()
     fan = await Fan.select(Fan.id).first()
     photos = await Fan.select(Fan.photo).where(Fan.photo.is_not_null())
@@ -154,6 +173,9 @@ async def _load_rows(app: Litestar) -> dict[str, list[str]]:
         "album_id": [str(album["id"])],
         "fan_id": [str(fan["id"])],
         "key": [row["photo"] for row in photos],
+        "job_id": [job.id],
+        "name": [backup],
+        "token": [make_token(boss, hashed["password"], replace(settings, secret_key=SECRET_KEY))],
         "file_path": STATIC_FILES,
         "path": ["no-such-schema-page"],
     }
@@ -175,7 +197,7 @@ def tally(figures: Figures) -> Iterator[Tally]:
 async def site(clean_tables: None, test_tables: None, tally: Tally) -> AsyncIterator[Site]:
     app = await build_sample_app(
         environment="production",
-        secret_key="x" * 48,
+        secret_key=SECRET_KEY,
         allowed_hosts=("localhost",),
         signup_enabled=True,
     )

@@ -41,7 +41,9 @@ from tests.support.tables import Album, Band, Fan
 PART = "hostile input: XSS"
 FORMS: tuple[type[msgspec.Struct], ...] = (AlbumIn, FanIn, LoginForm, SignupForm)
 # GET routes that show no stored text: files, the API's description, the probes.
-SHOWS_NO_DATA = re.compile(r"^/(static|media|schema|healthz$|readyz$)")
+# Pages that show none of the tables' text: files, probes, the API schema, the background jobs
+# (a task's name and error) and the password reset pages.
+SHOWS_NO_DATA = re.compile(r"^/(static|media|schema|healthz$|readyz$|jobs|password-reset)")
 ROUTE_PARAMETER = re.compile(r"\{(\w+)(?::\w+)?\}")
 
 
