@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import msgspec
 
 from bandstand.database.url import DatabaseURLError
+from bandstand.jobs import sqlite_compat
 from bandstand.jobs.errors import JobFailed, JobsError
 from bandstand.jobs.system_database import SystemDatabase, system_database
 
@@ -127,6 +128,7 @@ class JobQueue:
     def _connect(self) -> None:
         from dbos import DBOS, DBOSClient
 
+        sqlite_compat.install()
         with self._connecting:
             if self._client is not None:
                 return
