@@ -30,7 +30,7 @@ from typing import Any
 import msgspec
 
 from bandstand.jobs import JobQueue
-from bandstand.jobs.queue import use_queue
+from bandstand.jobs.queue import active_queue, use_queue
 from bandstand.settings import load_settings
 from bench.job_tasks import stamp
 from tests.support.postgres_servers import PgBouncer, PostgresServer
@@ -80,7 +80,7 @@ async def throughput(count: int) -> float:
             return (await stamp.enqueue(time.time())).id
 
     ids = await asyncio.gather(*(one() for _ in range(count)))
-    queue = stamp_queue()
+    queue = active_queue()
     started: list[float] = [(await queue.result(job_id))[1] for job_id in ids]
     return count / (max(started) - start)
 
@@ -90,18 +90,12 @@ async def latencies(pace: int, count: int) -> list[float]:
     for _ in range(count):
         ids.append((await stamp.enqueue(time.time())).id)
         await asyncio.sleep(1 / pace)
-    queue = stamp_queue()
+    queue = active_queue()
     waits = []
     for job_id in ids:
         enqueued_at, started_at = await queue.result(job_id)
         waits.append((started_at - enqueued_at) * 1000)
     return waits
-
-
-def stamp_queue() -> JobQueue:
-    from bandstand.jobs.queue import active_queue
-
-    return active_queue()
 
 
 async def measure_round(url: str, jobs: int) -> dict[str, float]:

@@ -44,8 +44,8 @@ def read_token(token: str, settings: Settings) -> tuple[int, str] | None:
     return None
 
 
-async def account_for(token: str, settings: Settings) -> int | None:
-    """The active account the token can still reset."""
+async def _holder(token: str, settings: Settings) -> tuple[int, str] | None:
+    """The active account the token can still reset, and its password hash now."""
     named = read_token(token, settings)
     if named is None:
         return None
@@ -57,24 +57,27 @@ async def account_for(token: str, settings: Settings) -> int | None:
     )
     if row is None or _digest(row["password"]) != digest:
         return None
-    return user_id
+    return user_id, row["password"]
+
+
+async def account_for(token: str, settings: Settings) -> int | None:
+    """The active account the token can still reset."""
+    holder = await _holder(token, settings)
+    return None if holder is None else holder[0]
 
 
 async def reset_password(token: str, new_password: str, settings: Settings) -> int | None:
     """Set the account's new password if the token still holds; the account, or None. Of two
     uses of one token at the same moment, one wins: the update names the old hash. Raises
     ValueError for a password Piccolo refuses."""
-    named = read_token(token, settings)
-    if named is None or await account_for(token, settings) is None:
+    holder = await _holder(token, settings)
+    if holder is None:
         return None
-    user_id, digest = named
+    user_id, old_hash = holder
     hashed = await hash_password(new_password)
-    row = await BaseUser.select(BaseUser.password).where(BaseUser.id == user_id).first()
-    if row is None or _digest(row["password"]) != digest:
-        return None
     changed = (
         await BaseUser.update({BaseUser.password: hashed})
-        .where((BaseUser.id == user_id) & (BaseUser.password == row["password"]))
+        .where((BaseUser.id == user_id) & (BaseUser.password == old_hash))
         .returning(BaseUser.id)
     )
     return user_id if changed else None
