@@ -81,7 +81,8 @@ async def registrant_list(
 async def registrant_detail(
     registrant_id: FromPath[RowId], jobs: NamedDependency[JobQueue]
 ) -> Template:
-    return _detail(await _found(registrant_id), photo_job=await _photo_job(jobs, registrant_id))
+    registrant = await _found(registrant_id)
+    return _detail(registrant, photo_job=await _photo_job(jobs, registrant))
 
 
 @get(
@@ -92,7 +93,7 @@ async def registrant_detail(
 async def photo_part(registrant_id: FromPath[RowId], jobs: NamedDependency[JobQueue]) -> Template:
     """The photo part of the page, which htmx asks for again while a new photo is made."""
     registrant = await _found(registrant_id)
-    context = {"registrant": registrant, "photo_job": await _photo_job(jobs, registrant_id)}
+    context = {"registrant": registrant, "photo_job": await _photo_job(jobs, registrant)}
     return Template("webinars/_photo.html", context=context)
 
 
@@ -103,9 +104,8 @@ class PhotoJob(msgspec.Struct, frozen=True):
     refusal: str = ""
 
 
-async def _photo_job(jobs: JobQueue, registrant_id: int) -> PhotoJob | None:
-    registrant = await queries.get_registrant(registrant_id)
-    job_id = registrant["photo_job"] if registrant else None
+async def _photo_job(jobs: JobQueue, registrant: dict[str, Any]) -> PhotoJob | None:
+    job_id = registrant["photo_job"]
     if job_id is None:
         return None
     state = await jobs.state(job_id)
