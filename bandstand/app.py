@@ -26,6 +26,7 @@ from piccolo.table import Table
 from piccolo_api.session_auth.tables import SessionsBase
 
 from bandstand.accounts.errors import EXCEPTION_HANDLERS
+from bandstand.accounts.guards import verified_email_paths
 from bandstand.accounts.sessions import session_middleware
 from bandstand.accounts.users import User
 from bandstand.admin import admin_mount
@@ -167,6 +168,8 @@ def create_app(
             "jobs": Provide(lambda: jobs, sync_to_thread=False),
         },
         exception_handlers={**exception_handlers(debug=settings.debug), **EXCEPTION_HANDLERS},
+        # Only when some paths are listed: no other site pays for the check.
+        guards=([verified_email_paths(settings)] if settings.require_verified_email_for else []),
         # In order: the worker's jobs use the pool and the storage, so it stops before them.
         lifespan=[
             database_pool(engine),

@@ -93,7 +93,12 @@ FRAMEWORK_FEATURES: tuple[Feature, ...] = (
         routes=accounts_routes.ROUTES,
         tables=accounts_tables.TABLES,
         admin="bandstand.accounts.admin",
-        tasks=(accounts_tasks.send_password_reset,),
+        tasks=(
+            accounts_tasks.send_password_reset,
+            accounts_tasks.send_email_confirmation,
+            accounts_tasks.send_address_change,
+            accounts_tasks.send_address_changed,
+        ),
     ),
 )
 

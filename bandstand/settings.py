@@ -62,6 +62,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     password_reset_minutes: Annotated[int, msgspec.Meta(ge=1)] = 60
     password_resets_per_address: Annotated[int, msgspec.Meta(ge=1)] = 3
     password_resets_per_client: Annotated[int, msgspec.Meta(ge=1)] = 20
+    # Sign-up and an address change e-mail a link that confirms the address; it works this
+    # long. Until its address is confirmed, an account cannot use the paths listed here (each
+    # with everything under it, such as /chat), and may ask for EMAIL_LINKS_PER_ACCOUNT links
+    # (resends and address changes) within LOGIN_THROTTLE_MINUTES.
+    email_confirmation_hours: Annotated[int, msgspec.Meta(ge=1)] = 72
+    require_verified_email_for: tuple[str, ...] = ()
+    email_links_per_account: Annotated[int, msgspec.Meta(ge=1)] = 3
     # The chat's LLM: any OpenAI-compatible chat-completions API. Without a key, a built-in
     # offline provider answers, so the demo works with no network.
     llm_base_url: str = "https://openrouter.ai/api/v1"
@@ -188,6 +195,12 @@ def _check_consistency(settings: Settings) -> None:
             f"SITE_URL={settings.site_url!r} is not valid: expected the site's address, such "
             "as https://example.com"
         )
+    for path in settings.require_verified_email_for:
+        if not path.startswith("/") or path == "/":
+            raise SettingsError(
+                f"REQUIRE_VERIFIED_EMAIL_FOR={','.join(settings.require_verified_email_for)!r} "
+                "is not valid: expected paths below the root, such as /chat,/webinars/new"
+            )
     if settings.storage_backend == "s3" and not settings.s3_bucket:
         raise SettingsError("S3_BUCKET must be set when STORAGE_BACKEND=s3")
     if not settings.is_production:

@@ -1,7 +1,7 @@
 from piccolo.apps.user.tables import BaseUser
 from piccolo_admin.endpoints import TableConfig
 
-from bandstand.accounts.tables import Group, LoginThrottle, Membership
+from bandstand.accounts.tables import Group, LoginThrottle, Membership, VerifiedEmail
 
 ADMIN = [
     TableConfig(
@@ -28,6 +28,12 @@ ADMIN = [
     TableConfig(
         Membership,
         visible_filters=[Membership.user, Membership.group],
+        menu_group="Accounts",
+    ),
+    # Staff can confirm an address by hand here (a row with the account's address).
+    TableConfig(
+        VerifiedEmail,
+        visible_filters=[VerifiedEmail.user, VerifiedEmail.address],
         menu_group="Accounts",
     ),
     TableConfig(

@@ -11,6 +11,7 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_401_UNAUTHORIZED, HTTP_403_FORBIDDEN
 from litestar.types import ExceptionHandlersMap
 
+from bandstand.accounts.guards import EmailNotVerified
 from bandstand.errors import wants_html
 
 
@@ -38,7 +39,18 @@ def permission_denied(
     )
 
 
+def email_not_verified(request: Request[Any, Any, Any], error: EmailNotVerified) -> Response[Any]:
+    if wants_html(request):
+        return Template(
+            "accounts/email_not_verified.html",
+            context={"detail": error.detail},
+            status_code=HTTP_403_FORBIDDEN,
+        )
+    return permission_denied(request, error)
+
+
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     NotAuthorizedException: not_authorized,
     PermissionDeniedException: permission_denied,
+    EmailNotVerified: email_not_verified,
 }

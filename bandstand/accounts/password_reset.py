@@ -1,24 +1,18 @@
 """Password reset links: a signed token that names the account and a digest of its password
 hash, so that it stops working once the password changes (its use included), and after
-PASSWORD_RESET_MINUTES. itsdangerous signs and times it, as Flask's and Django-alike stacks do."""
+PASSWORD_RESET_MINUTES."""
 
 from __future__ import annotations
 
 import hashlib
 
-from itsdangerous import BadData, URLSafeTimedSerializer
 from piccolo.apps.user.tables import BaseUser
 
+from bandstand.accounts.signed_links import sign, unsign
 from bandstand.accounts.users import hash_password
 from bandstand.settings import Settings
 
 SALT = "bandstand.password-reset"
-# Far longer than any token made here: a longer one is refused before any work.
-MAX_TOKEN_LENGTH = 200
-
-
-def _serializer(settings: Settings) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(settings.secret_key, salt=SALT)
 
 
 def _digest(password_hash: str) -> str:
@@ -26,19 +20,13 @@ def _digest(password_hash: str) -> str:
 
 
 def make_token(user_id: int, password_hash: str, settings: Settings) -> str:
-    return str(_serializer(settings).dumps([user_id, _digest(password_hash)]))
+    return sign([user_id, _digest(password_hash)], settings, SALT)
 
 
 def read_token(token: str, settings: Settings) -> tuple[int, str] | None:
     """The account and password digest a token names, or None if it is not one of ours, was
     changed, or is older than PASSWORD_RESET_MINUTES."""
-    if len(token) > MAX_TOKEN_LENGTH:
-        return None
-    try:
-        value = _serializer(settings).loads(token, max_age=settings.password_reset_minutes * 60)
-    except BadData:
-        return None
-    match value:
+    match unsign(token, settings, SALT, settings.password_reset_minutes * 60):
         case [int() as user_id, str() as digest]:
             return user_id, digest
     return None

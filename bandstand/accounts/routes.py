@@ -1,4 +1,5 @@
-"""Log in, log out, the account page, password change and optional sign-up."""
+"""Log in, log out, the account page, password change and optional sign-up (whose address is
+confirmed by a link, bandstand/accounts/email_routes.py)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,15 @@ from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
 from litestar.params import Body, FromQuery
+from litestar.plugins.flash import flash
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_429_TOO_MANY_REQUESTS
 from piccolo.apps.user.tables import BaseUser
 
-from bandstand.accounts import reset_routes, throttle
+from bandstand.accounts import email_routes, reset_routes, throttle
+from bandstand.accounts.email_addresses import address_taken, normalized_address
 from bandstand.accounts.guards import requires_login
+from bandstand.accounts.pages import account_page
 from bandstand.accounts.redirects import safe_next
 from bandstand.accounts.schemas import LoginForm, PasswordChangeForm, SignupForm
 from bandstand.accounts.sessions import (
@@ -27,11 +31,11 @@ from bandstand.accounts.sessions import (
     set_session_cookie,
     start_session,
 )
+from bandstand.accounts.tasks import send_email_confirmation
 from bandstand.accounts.users import (
     check_password,
     create_user,
     find_user_id,
-    group_names,
     set_password,
     verify_login,
 )
@@ -89,23 +93,11 @@ async def logout(request: UserRequest, settings: NamedDependency[Settings]) -> R
     return response
 
 
-def _account_page(
-    user: CurrentUser,
-    groups: set[str],
-    *,
-    message: str = "",
-    error: str = "",
-    status_code: int = 200,
-) -> Template:
-    context = {"account": user, "groups": sorted(groups), "message": message, "error": error}
-    return Template("accounts/account.html", context=context, status_code=status_code)
-
-
 @get("/account", guards=[requires_login], include_in_schema=False)
 async def account(request: UserRequest, changed: FromQuery[bool] = False) -> Template:
     assert request.user is not None
     message = "Your password was changed; your other sessions have ended." if changed else ""
-    return _account_page(request.user, await group_names(request.user.id), message=message)
+    return await account_page(request.user, message=message)
 
 
 @post("/account/password", guards=[requires_login], include_in_schema=False)
@@ -126,8 +118,7 @@ async def change_password(
         except ValueError as invalid:
             error = str(invalid)
     if error:
-        groups = await group_names(user.id)
-        return _account_page(user, groups, error=error, status_code=HTTP_400_BAD_REQUEST)
+        return await account_page(user, error=error, status_code=HTTP_400_BAD_REQUEST)
     await end_other_sessions(user.id, keep=request.auth)
     return Redirect("/account?changed=true", status_code=303)
 
@@ -145,15 +136,15 @@ async def signup(
 ) -> Template | Redirect:
     if not settings.signup_enabled:
         raise NotFoundException()
-    username, email = data.username.strip(), data.email.strip().lower()
+    username, email = data.username.strip(), normalized_address(data.email)
     error = ""
     if not USERNAME.fullmatch(username):
         error = "Choose a username of letters, digits and . @ + - _ (at most 100)."
-    elif "@" not in email or len(email) > 255 or not email.isprintable():
+    elif email is None:
         error = "Enter a valid e-mail address."
     elif data.password != data.confirm_password:
         error = "The passwords do not match."
-    elif await BaseUser.exists().where((BaseUser.username == username) | (BaseUser.email == email)):
+    elif await BaseUser.exists().where(BaseUser.username == username) or await address_taken(email):
         error = "That username or e-mail address is already registered."
     else:
         try:
@@ -163,8 +154,13 @@ async def signup(
         except UNIQUE_VIOLATIONS:  # registered by a concurrent request since the check
             error = "That username or e-mail address is already registered."
     if error:
-        context = {"form": SignupForm(username=username, email=email), "error": error}
+        form = SignupForm(username=username, email=data.email.strip())
+        context = {"form": form, "error": error}
         return Template("accounts/signup.html", context=context, status_code=HTTP_400_BAD_REQUEST)
+    await send_email_confirmation.enqueue(user_id)
+    flash(
+        request, f"Welcome! To confirm your address, open the link we sent to {email}.", "success"
+    )
     token = await start_session(user_id, settings, replaces=request.cookies.get(SESSION_COOKIE))
     return _logged_in(token, "/", settings)
 
@@ -178,4 +174,5 @@ ROUTES = [
     signup_page,
     signup,
     *reset_routes.ROUTES,
+    *email_routes.ROUTES,
 ]

@@ -1,4 +1,5 @@
-"""Groups for page-level permissions, and the login throttle's counters.
+"""Groups for page-level permissions, the login throttle's counters, and confirmed e-mail
+addresses.
 
 Users and sessions are Piccolo's own tables (`piccolo_user`, `sessions`), from the
 `piccolo.apps.user` and `piccolo_api.session_auth` apps.
@@ -37,4 +38,16 @@ class LoginThrottle(Table):
     window_started = Timestamptz()
 
 
-TABLES = [Group, Membership, LoginThrottle]
+class VerifiedEmail(Table):
+    """The address an account proved it receives mail at, from a link sent there. The account
+    is verified while its address is this one: an address changed another way (in the admin)
+    is not verified until a link sent to it is used."""
+
+    id: Serial
+    user = ForeignKey(BaseUser, on_delete=OnDelete.cascade, null=False, unique=True)
+    # Lower case, as compared.
+    address = Varchar(length=255)
+    verified_at = Timestamptz()
+
+
+TABLES = [Group, Membership, LoginThrottle, VerifiedEmail]

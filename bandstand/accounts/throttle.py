@@ -1,5 +1,5 @@
-"""Login throttling per client address and per account, and password reset requests per
-client and per address, counted in the database.
+"""Login throttling per client address and per account, password reset requests per client
+and per address, and the address links an account asks for, counted in the database.
 
 Counting in the database, not in process memory, makes the limit hold across every app
 instance behind a load balancer. One upsert per attempt keeps concurrent attempts exact.
@@ -65,6 +65,12 @@ async def claim_reset_request(client: str, address: str, settings: Settings) -> 
         },
         settings,
     )
+
+
+async def claim_email_link(user_id: int, settings: Settings) -> bool:
+    """Count a request for an address link (a resend, or an address change) against the
+    account; False when it is past its limit."""
+    return await _claim({f"email-links:{user_id}": settings.email_links_per_account}, settings)
 
 
 async def _claim(limits: dict[str, int], settings: Settings) -> bool:

@@ -8,6 +8,7 @@ from contextlib import AbstractContextManager, nullcontext
 
 from piccolo.apps.user.tables import BaseUser
 
+from bandstand.accounts.email_addresses import mark_verified
 from bandstand.accounts.users import create_user, set_password
 from bandstand.settings import get_settings
 
@@ -20,9 +21,10 @@ SUPERUSER_HINT = (
 
 async def superuser() -> None:
     """
-    Create the superuser named by SUPERUSER_USERNAME, or update it: e-mail, password, and the
-    active, staff and superuser flags. Reads SUPERUSER_USERNAME, SUPERUSER_EMAIL and
-    SUPERUSER_PASSWORD from the environment (or .env); safe to run on every deploy.
+    Create the superuser named by SUPERUSER_USERNAME, or update it: e-mail (confirmed),
+    password, and the active, staff and superuser flags. Reads SUPERUSER_USERNAME,
+    SUPERUSER_EMAIL and SUPERUSER_PASSWORD from the environment (or .env); safe to run on every
+    deploy.
     """
     settings = get_settings()
     username, email, password = (
@@ -36,7 +38,9 @@ async def superuser() -> None:
     try:
         existing = await BaseUser.select(BaseUser.id).where(BaseUser.username == username).first()
         if existing is None:
-            await create_user(username, email, password, admin=True, superuser=True)
+            user_id = await create_user(username, email, password, admin=True, superuser=True)
+            # The operator chose the address: no link is needed to confirm it.
+            await mark_verified(user_id, email)
             print(f"superuser {username!r} created")
             return
         await set_password(existing["id"], password)
@@ -50,6 +54,7 @@ async def superuser() -> None:
             BaseUser.superuser: True,
         }
     ).where(BaseUser.id == existing["id"])
+    await mark_verified(existing["id"], email)
     print(f"superuser {username!r} updated")
 
 

@@ -2,7 +2,7 @@
 it, and a worker (in the web process, or `piccolo project worker`) runs it. The queue engine is
 DBOS (docs/jobs.md says why); this package is Bandstand's small API on it."""
 
-from bandstand.jobs.errors import JobFailed, JobsError
+from bandstand.jobs.errors import JobFailed, JobsError, PermanentFailure
 from bandstand.jobs.queue import Job, JobQueue, JobState
 from bandstand.jobs.tasks import Task, current_job_id, report_progress, task
 
@@ -12,6 +12,7 @@ __all__ = (
     "JobQueue",
     "JobState",
     "JobsError",
+    "PermanentFailure",
     "Task",
     "current_job_id",
     "report_progress",

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar
 from croniter import croniter
 
 from bandstand.jobs import worker
-from bandstand.jobs.errors import JobFailed, JobsError
+from bandstand.jobs.errors import JobFailed, JobsError, PermanentFailure
 
 if TYPE_CHECKING:
     from bandstand.jobs.queue import Job
@@ -121,7 +121,7 @@ class Task(Generic[P, R]):
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # noqa: BLE001 - a job's failure is kept, and retried
-                if attempt > self.retries:
+                if attempt > self.retries or isinstance(error, PermanentFailure):
                     raise JobFailed(f"{type(error).__name__}: {error}") from None
                 # DBOS's sleep is durable: a worker that dies here resumes the wait.
                 await DBOS.sleep_async(self.backoff_seconds * 2 ** (attempt - 1))
@@ -142,10 +142,10 @@ def task(
     timeout_seconds: float | None = None,
     cron: str | None = None,
 ) -> Callable[[Callable[P, Awaitable[R]]], Task[P, R]]:
-    """Make an async function a task. A failed attempt (an exception, or running past
-    `timeout_seconds`) is tried again up to `retries` times, waiting `backoff_seconds`, then
-    twice that, and so on. `name` defaults to the function's dotted path: renaming it strands
-    the jobs queued under the old name.
+    """Make an async function a task. A failed attempt (an exception other than
+    PermanentFailure, or running past `timeout_seconds`) is tried again up to `retries` times,
+    waiting `backoff_seconds`, then twice that, and so on. `name` defaults to the function's
+    dotted path: renaming it strands the jobs queued under the old name.
 
     With `cron` (five fields, or six with seconds first; UTC), the workers also run it on that
     schedule, once per time however many workers there are; the function then takes one

@@ -2,7 +2,8 @@
 
 from piccolo.apps.user.tables import BaseUser
 
-from bandstand.accounts.users import verify_login
+from bandstand.accounts.email_addresses import is_verified
+from bandstand.accounts.users import find_user_id, verify_login
 from tests.support.cli import piccolo
 
 
@@ -16,6 +17,10 @@ async def test_superuser_is_created_then_updated(clean_tables: None) -> None:
     )
     assert first.returncode == 0, first.stderr
     assert b"superuser 'admin' created" in first.stdout
+    admin_id = await find_user_id("admin")
+    assert admin_id is not None
+    # The operator chose the address: confirmed, with no link to open.
+    assert await is_verified(admin_id, "admin@example.com")
 
     again = await piccolo(
         "project",
@@ -34,6 +39,7 @@ async def test_superuser_is_created_then_updated(clean_tables: None) -> None:
     )
     assert row == {"email": "ops@example.com", "active": True, "admin": True, "superuser": True}
     assert await BaseUser.count() == 1
+    assert await is_verified(admin_id, "ops@example.com")
     assert await verify_login("admin", "first-secret") is None
     assert await verify_login("admin", "second-secret") is not None
 

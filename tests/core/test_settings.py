@@ -156,6 +156,8 @@ def test_env_file_is_read_and_the_environment_wins(tmp_path: Path) -> None:
             {"ENVIRONMENT": "production", "SECRET_KEY": STRONG_KEY, "DEBUG": "true"},
             "DEBUG must be false when ENVIRONMENT=production",
         ),
+        ({"REQUIRE_VERIFIED_EMAIL_FOR": "/chat,webinars"}, "expected paths below the root"),
+        ({"REQUIRE_VERIFIED_EMAIL_FOR": "/"}, "expected paths below the root"),
     ],
 )
 def test_bad_values_give_one_clear_line(environ: dict[str, str], message: str) -> None:

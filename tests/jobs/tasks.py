@@ -9,7 +9,7 @@ import os
 from piccolo.columns import Integer, Serial, Varchar
 from piccolo.table import Table
 
-from bandstand.jobs import report_progress, task
+from bandstand.jobs import PermanentFailure, report_progress, task
 
 
 class JobRun(Table):
@@ -59,12 +59,14 @@ async def count_users(plus: int) -> int:
 
 
 @task(name="tests.flaky", retries=2, backoff_seconds=0.05)
-async def flaky(seq: int, failures: int) -> int:
-    """Fails its first `failures` attempts."""
+async def flaky(seq: int, failures: int, permanent: bool = False) -> int:
+    """Fails its first `failures` attempts, as a failure worth trying again unless
+    `permanent`."""
     await JobRun.insert(JobRun(seq=seq, pid=os.getpid()))
     attempts: int = await JobRun.count().where(JobRun.seq == seq)
     if attempts <= failures:
-        raise ConnectionError(f"attempt {attempts} failed")
+        failure = PermanentFailure if permanent else ConnectionError
+        raise failure(f"attempt {attempts} failed")
     return attempts
 
 

@@ -50,6 +50,14 @@ async def test_a_job_that_fails_every_attempt_keeps_its_last_error(jobs: JobQueu
     assert await JobRun.count().where(JobRun.seq == 2) == 3  # retries=2: three attempts
 
 
+async def test_a_permanent_failure_is_not_tried_again(jobs: JobQueue) -> None:
+    job = await flaky.enqueue(44, failures=5, permanent=True)
+    with pytest.raises(JobFailed, match="PermanentFailure: attempt 1 failed"):
+        async with asyncio.timeout(20):
+            await job.result()
+    assert await JobRun.count().where(JobRun.seq == 44) == 1  # retries=2, but one attempt
+
+
 async def test_an_attempt_past_its_timeout_is_interrupted_and_counts_as_failed(
     jobs: JobQueue,
 ) -> None:

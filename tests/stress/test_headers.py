@@ -23,6 +23,7 @@ from litestar.routes import HTTPRoute
 from msgspec.structs import replace
 from piccolo.apps.user.tables import BaseUser
 
+from bandstand.accounts.email_addresses import AddressChange, change_token, confirmation_token
 from bandstand.accounts.password_reset import make_token
 from bandstand.accounts.users import create_user
 from bandstand.app import FRAMEWORK_STATIC, site_of
@@ -161,6 +162,7 @@ async def _load_rows(app: Litestar) -> dict[str, list[str]]:
     await anyio.Path(backups).mkdir(parents=True, exist_ok=True)
     backup = "backup-20260101T000000Z.bandstand.gz"
     await anyio.Path(backups / backup).write_bytes(gzip.compress(b"{}\n"))
+    signing = replace(settings, secret_key=SECRET_KEY)
     hashed = await BaseUser.select(BaseUser.password).where(BaseUser.id == boss).first()
     assert hashed
     album = await Album.select(Album.id).first()
@@ -175,7 +177,12 @@ async def _load_rows(app: Litestar) -> dict[str, list[str]]:
         "key": [row["photo"] for row in photos],
         "job_id": [job.id],
         "name": [backup],
-        "token": [make_token(boss, hashed["password"], replace(settings, secret_key=SECRET_KEY))],
+        "token": [make_token(boss, hashed["password"], signing)],
+        # Routes whose token is of another kind, by route.
+        "/verify-email/{token:str}": [confirmation_token(boss, "boss@example.com", signing)],
+        "/account/email/{token:str}": [
+            change_token(AddressChange(boss, "boss@example.com", "boss2@example.com"), signing)
+        ],
         "file_path": STATIC_FILES,
         "path": ["no-such-schema-page"],
     }
@@ -274,7 +281,8 @@ def urls_for(template: str, parameters: dict[str, list[str]]) -> list[str]:
     assert not unknown, f"a GET route with a new path parameter, give it a value: {template}"
     if not names:
         return [template]
-    return [ROUTE_PARAMETER.sub(value, template) for value in parameters[names[0]]]
+    values = parameters.get(template, parameters[names[0]])
+    return [ROUTE_PARAMETER.sub(value, template) for value in values]
 
 
 async def test_every_get_route_sends_the_security_headers(site: Site, figures: Figures) -> None:

@@ -148,6 +148,12 @@ async def test_every_write_refuses_a_missing_or_forged_csrf_token(
         ("POST", "/password-reset/{token:str}"): {
             "data": {"new_password": PASSWORD, "confirm_password": PASSWORD}
         },
+        ("POST", "/verify-email/{token:str}"): {},
+        ("POST", "/account/verify-email"): {},
+        ("POST", "/account/email"): {
+            "data": {"new_email": "boss2@example.com", "current_password": PASSWORD}
+        },
+        ("POST", "/account/email/{token:str}"): {},
         ("POST", "/jobs/{job_id:uuid}/cancel"): {},
         ("POST", "/jobs/{job_id:uuid}/retry"): {},
         ("POST", "/jobs/demo/{action:str}"): {},
