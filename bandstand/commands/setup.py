@@ -42,6 +42,8 @@ async def run_setup(features: Sequence[Feature], skip_demo: bool = False) -> Non
     with Progress(console=Console(file=sys.stdout), transient=False) as progress:
         task = progress.add_task("setup: migrations", total=3)
         changed = await _migrate()
+        # Before the superuser step, which writes a feature table (its confirmed address).
+        empty = await _database_is_empty(features)
         progress.advance(task)
 
         progress.update(task, description="setup: superuser")
@@ -49,7 +51,7 @@ async def run_setup(features: Sequence[Feature], skip_demo: bool = False) -> Non
         progress.advance(task)
 
         progress.update(task, description="setup: demo data")
-        changed |= await _load_demo(features, progress, skip_demo)
+        changed |= await _load_demo(features, progress, skip_demo=skip_demo, empty=empty)
         progress.advance(task)
         progress.update(task, description="setup: done")
     print("setup: done" if changed else "setup: nothing to do, everything is already set up")
@@ -123,11 +125,13 @@ async def _database_is_empty(features: Sequence[Feature]) -> bool:
     return True
 
 
-async def _load_demo(features: Sequence[Feature], progress: Progress, skip_demo: bool) -> bool:
+async def _load_demo(
+    features: Sequence[Feature], progress: Progress, *, skip_demo: bool, empty: bool
+) -> bool:
     if skip_demo:
         print("demo data: skipped (--skip_demo)")
         return False
-    if not await _database_is_empty(features):
+    if not empty:
         print("demo data: not loaded, the database already has data")
         return False
     with _paused(progress):

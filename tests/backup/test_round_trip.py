@@ -36,6 +36,7 @@ FRAMEWORK_TABLES = {
     "group",
     "membership",
     "login_throttle",
+    "verified_email",
     "job_worker",
 }
 STORAGE_TABLES = {"media_file"}
