@@ -62,9 +62,14 @@ def _link_page(error: str = "", **context: Any) -> Template:
     )
 
 
-def _foreign(request: UserRequest, user_id: int) -> bool:
-    """Someone else is logged in: the link would act on an account that is not theirs."""
-    return request.user is not None and request.user.id != user_id
+def _unusable(request: UserRequest, user_id: int | None) -> Template | None:
+    """The page for a link that cannot act here: dead (no account), or another account's
+    while someone is logged in, whom it would not be acting for."""
+    if user_id is None:
+        return _link_page(DEAD_LINK)
+    if request.user is not None and request.user.id != user_id:
+        return _link_page(FOREIGN_LINK)
+    return None
 
 
 def _done(request: UserRequest, message: str) -> Redirect:
@@ -77,10 +82,9 @@ async def confirmation_page(
     request: UserRequest, token: FromPath[str], settings: NamedDependency[Settings]
 ) -> Template:
     named = await address_to_confirm(token, settings)
-    if named is None:
-        return _link_page(DEAD_LINK)
-    if _foreign(request, named[0]):
-        return _link_page(FOREIGN_LINK)
+    if refused := _unusable(request, named[0] if named else None):
+        return refused
+    assert named is not None
     return _link_page(action=f"/verify-email/{token}", address=named[1])
 
 
@@ -89,10 +93,9 @@ async def confirm_address(
     request: UserRequest, token: FromPath[str], settings: NamedDependency[Settings]
 ) -> Template | Redirect:
     named = await address_to_confirm(token, settings)
-    if named is None:
-        return _link_page(DEAD_LINK)
-    if _foreign(request, named[0]):
-        return _link_page(FOREIGN_LINK)
+    if refused := _unusable(request, named[0] if named else None):
+        return refused
+    assert named is not None
     await mark_verified(*named)
     return _done(request, f"Your address {named[1]} is confirmed.")
 
@@ -156,10 +159,9 @@ async def address_change_page(
     request: UserRequest, token: FromPath[str], settings: NamedDependency[Settings]
 ) -> Template:
     change = await change_to_confirm(token, settings)
-    if change is None:
-        return _link_page(DEAD_LINK)
-    if _foreign(request, change.user_id):
-        return _link_page(FOREIGN_LINK)
+    if refused := _unusable(request, change.user_id if change else None):
+        return refused
+    assert change is not None
     return _link_page(action=f"/account/email/{token}", change=change)
 
 
@@ -168,10 +170,9 @@ async def confirm_address_change(
     request: UserRequest, token: FromPath[str], settings: NamedDependency[Settings]
 ) -> Template | Redirect:
     change = await change_to_confirm(token, settings)
-    if change is None:
-        return _link_page(DEAD_LINK)
-    if _foreign(request, change.user_id):
-        return _link_page(FOREIGN_LINK)
+    if refused := _unusable(request, change.user_id if change else None):
+        return refused
+    assert change is not None
     if await address_taken(change.new, by_other_than=change.user_id):
         return _link_page(TAKEN)
     try:
