@@ -1,5 +1,5 @@
 """Litestar guards: `requires_login`, `requires_staff`, `requires_superuser`,
-`requires_group(name)`, `requires_verified_email`, and `verified_email_paths(paths)`, which
+`requires_group(name)`, `requires_verified_email`, and `verified_email_paths(settings)`, which
 create_app puts on every route for REQUIRE_VERIFIED_EMAIL_FOR.
 
 Anonymous requests get 401 and authenticated ones without the right get 403; the exception
