@@ -1,6 +1,7 @@
 """Password reset links: a signed token that names the account and a digest of its password
-hash, so that it stops working once the password changes (its use included), and after
-PASSWORD_RESET_MINUTES."""
+hash and address, so that it stops working once the password changes (its use included) or the
+address does (as Django's do: a link sent to an address the account has left must not work),
+and after PASSWORD_RESET_MINUTES."""
 
 from __future__ import annotations
 
@@ -15,16 +16,16 @@ from bandstand.settings import Settings
 SALT = "bandstand.password-reset"
 
 
-def _digest(password_hash: str) -> str:
-    return hashlib.sha256(password_hash.encode()).hexdigest()[:20]
+def _digest(password_hash: str, address: str) -> str:
+    return hashlib.sha256(f"{password_hash}\0{address.lower()}".encode()).hexdigest()[:20]
 
 
-def make_token(user_id: int, password_hash: str, settings: Settings) -> str:
-    return sign([user_id, _digest(password_hash)], settings, SALT)
+def make_token(user_id: int, password_hash: str, address: str, settings: Settings) -> str:
+    return sign([user_id, _digest(password_hash, address)], settings, SALT)
 
 
 def read_token(token: str, settings: Settings) -> tuple[int, str] | None:
-    """The account and password digest a token names, or None if it is not one of ours, was
+    """The account and digest a token names, or None if it is not one of ours, was
     changed, or is older than PASSWORD_RESET_MINUTES."""
     match unsign(token, settings, SALT, settings.password_reset_minutes * 60):
         case [int() as user_id, str() as digest]:
@@ -39,11 +40,11 @@ async def _holder(token: str, settings: Settings) -> tuple[int, str] | None:
         return None
     user_id, digest = named
     row = (
-        await BaseUser.select(BaseUser.password)
+        await BaseUser.select(BaseUser.password, BaseUser.email)
         .where((BaseUser.id == user_id) & (BaseUser.active.eq(True)))
         .first()
     )
-    if row is None or _digest(row["password"]) != digest:
+    if row is None or _digest(row["password"], row["email"]) != digest:
         return None
     return user_id, row["password"]
 

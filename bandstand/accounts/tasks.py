@@ -59,7 +59,7 @@ async def send_password_reset(address: str) -> bool:
     )
     if row is None:
         return False
-    token = make_token(row["id"], row["password"], settings)
+    token = make_token(row["id"], row["password"], row["email"], settings)
     context = {
         "username": row["username"],
         "path": f"/password-reset/{token}",

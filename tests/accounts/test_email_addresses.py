@@ -163,7 +163,7 @@ async def test_a_confirmation_link_is_refused_when_expired_tampered_foreign_or_s
     other_site = confirmation_token(people.plain, "plain@example.com", other_key)
     tampered = good[:-2] + ("AA" if not good.endswith("AA") else "BB")
     # Links of the other kinds, for the same account.
-    reset = make_token(people.plain, "hash", settings)
+    reset = make_token(people.plain, "hash", "plain@example.com", settings)
     change = change_token(
         AddressChange(people.plain, "plain@example.com", "x@example.com"), settings
     )

@@ -26,6 +26,7 @@ from tests.support.mail import link_in as mail_link_in
 from tests.support.mail import sent
 
 NEW_PASSWORD = "a brand new passphrase"
+PLAIN = "plain@example.com"
 
 
 @pytest.fixture
@@ -121,6 +122,20 @@ async def test_a_link_dies_when_the_password_changes_another_way(
     assert (await site.get(path)).status_code == 400
 
 
+async def test_a_link_dies_when_the_address_changes(
+    site: httpx.AsyncClient, mail_outbox: list[EmailMessage], people: People
+) -> None:
+    await ask(site, PLAIN)
+    path = await link_in(mail_outbox)
+    assert (await site.get(path)).status_code == 200
+    from piccolo.apps.user.tables import BaseUser
+
+    await BaseUser.update({BaseUser.email: "moved@example.com"}).where(BaseUser.id == people.plain)
+    assert (await site.get(path)).status_code == 400
+    assert (await set_password(site, path, NEW_PASSWORD)).status_code == 400
+    assert await verify_login("plain", PASSWORD) == people.plain
+
+
 async def test_an_expired_tampered_or_foreign_token_is_refused(
     site: httpx.AsyncClient, people: People
 ) -> None:
@@ -129,7 +144,7 @@ async def test_an_expired_tampered_or_foreign_token_is_refused(
 
     row = await BaseUser.select(BaseUser.password).where(BaseUser.id == people.plain).first()
     assert row is not None
-    token = make_token(people.plain, row["password"], settings)
+    token = make_token(people.plain, row["password"], PLAIN, settings)
     named = read_token(token, settings)
     assert named is not None
 
@@ -141,7 +156,7 @@ async def test_an_expired_tampered_or_foreign_token_is_refused(
     expired = old.dumps(list(named))
     assert read_token(expired, msgspec.structs.replace(settings, password_reset_minutes=10**6))
     other_key = msgspec.structs.replace(settings, secret_key="another-site-key-" + "k" * 40)
-    foreign = make_token(people.plain, row["password"], other_key)
+    foreign = make_token(people.plain, row["password"], PLAIN, other_key)
     payload, _, signature = token.partition(".")
     tampered = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
     for bad in (expired, foreign, tampered, f"{payload}.x.{signature}", "x" * 500, "nope"):
@@ -151,7 +166,7 @@ async def test_an_expired_tampered_or_foreign_token_is_refused(
     # Another account's token changes that account only: the id is signed.
     staff = await BaseUser.select(BaseUser.password).where(BaseUser.id == people.staff).first()
     assert staff is not None
-    swapped = make_token(people.staff, row["password"], settings)  # staff's id, plain's hash
+    swapped = make_token(people.staff, row["password"], PLAIN, settings)  # staff's id, plain's
     assert (await site.get(f"/password-reset/{swapped}")).status_code == 400
 
 

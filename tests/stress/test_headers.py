@@ -177,7 +177,7 @@ async def _load_rows(app: Litestar) -> dict[str, list[str]]:
         "key": [row["photo"] for row in photos],
         "job_id": [job.id],
         "name": [backup],
-        "token": [make_token(boss, hashed["password"], signing)],
+        "token": [make_token(boss, hashed["password"], "boss@example.com", signing)],
         # Routes whose token is of another kind, by route.
         "/verify-email/{token:str}": [confirmation_token(boss, "boss@example.com", signing)],
         "/account/email/{token:str}": [
