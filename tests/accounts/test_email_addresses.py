@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from email.message import EmailMessage
+from pathlib import Path
 
 import httpx
 import msgspec
@@ -33,6 +34,10 @@ from bandstand.testing.accounts import CSRF_FIELD, PASSWORD, People, csrf_token,
 from bandstand.testing.apps import client_for
 from tests.support.mail import link_in, sent, text_of
 from tests.support.sample import build_sample_app
+from tests.support.smtp_server import PASSWORD as SMTP_PASSWORD
+from tests.support.smtp_server import USERNAME as SMTP_USERNAME
+from tests.support.smtp_server import SMTPServer, smtp_server
+from tests.support.waiting import until
 
 LISTED = ("/albums", "/api/albums")
 DEAD = "This link does not work"
@@ -111,6 +116,43 @@ async def test_a_new_account_logs_in_but_waits_for_its_link_on_the_listed_paths(
     # Anonymous visitors of a listed path are asked to log in.
     async with browser_beside(site) as anonymous:
         assert (await anonymous.get("/albums", headers={"accept": "text/html"})).status_code == 303
+
+
+@pytest.fixture
+def mail_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SMTPServer]:
+    """A real SMTP server on loopback, STARTTLS and a login, whose authority the site trusts."""
+    with smtp_server(tmp_path, "starttls", login=True) as server:
+        monkeypatch.setenv("SSL_CERT_FILE", str(server.ca_cert))
+        yield server
+
+
+async def test_the_link_arrives_by_smtp_with_starttls_and_works(
+    mail_server: SMTPServer, clean_tables: None, test_tables: None
+) -> None:
+    app = await build_sample_app(
+        jobs_in_process=True,
+        signup_enabled=True,
+        require_verified_email_for=LISTED,
+        email_backend="smtp",
+        email_host="localhost",
+        email_port=mail_server.port,
+        email_use_tls=True,
+        email_host_user=SMTP_USERNAME,
+        email_host_password=SMTP_PASSWORD,
+    )
+    async with client_for(app) as site:
+        assert (await sign_up(site, "newbie", "newbie@example.com")).status_code == 303
+
+        async def arrived() -> bool:
+            return bool(mail_server.received)
+
+        await until(arrived, seconds=30)
+        (delivered,) = mail_server.received
+        assert delivered.recipients == ["newbie@example.com"]
+        path = link_in(delivered.message, "/verify-email/")
+        assert (await site.get("/albums")).status_code == 403
+        assert (await post_form(site, path)).status_code == 303
+        assert (await site.get("/albums")).status_code == 200
 
 
 async def test_a_listed_path_covers_what_is_under_it_only(
