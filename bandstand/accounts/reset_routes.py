@@ -14,13 +14,13 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_429_TOO_MANY_REQUESTS
 
 from bandstand.accounts import throttle
+from bandstand.accounts.email_addresses import MAX_ADDRESS_LENGTH
 from bandstand.accounts.password_reset import account_for, reset_password
 from bandstand.accounts.sessions import end_other_sessions
 from bandstand.accounts.tasks import send_password_reset
 from bandstand.settings import Settings
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
-MAX_ADDRESS_LENGTH = 254
 
 
 class ResetRequestForm(msgspec.Struct):

@@ -5,8 +5,9 @@ account has the address, so that the answer and its timing tell nothing."""
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 from piccolo.apps.user.tables import BaseUser
@@ -22,16 +23,32 @@ from bandstand.accounts.password_reset import make_token
 from bandstand.email.messages import EmailError
 from bandstand.jobs import PermanentFailure, task, worker
 
+if TYPE_CHECKING:
+    from bandstand.email.mailer import Mailer
+    from bandstand.jobs.worker import Worker
+
+
+# One mailer per worker: making one reads and compiles every e-mail template.
+_mailers: weakref.WeakKeyDictionary[Worker, Mailer] = weakref.WeakKeyDictionary()
+
+
+async def _mailer() -> Mailer:
+    current = worker.current()
+    mailer = _mailers.get(current)
+    if mailer is None:
+        # Here, not at import: the mailer reads the features' templates, and the features
+        # import this module.
+        from bandstand.email.mailer import Mailer
+
+        mailer = await anyio.to_thread.run_sync(
+            lambda: Mailer(current.settings, current.site.features, site_name=current.site.name)
+        )
+        _mailers[current] = mailer
+    return mailer
+
 
 async def _send(template: str, context: Mapping[str, Any], to: str) -> None:
-    current = worker.current()
-    # Here, not at import: the mailer reads the features' templates, and the features import
-    # this module.
-    from bandstand.email.mailer import Mailer
-
-    mailer = await anyio.to_thread.run_sync(
-        lambda: Mailer(current.settings, current.site.features, site_name=current.site.name)
-    )
+    mailer = await _mailer()
     try:
         message = mailer.message(template, context, to=[to])
     except EmailError as error:  # an address typed in the admin that is none: no retry helps

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 
+from bandstand.accounts.email_addresses import MAX_ADDRESS_LENGTH
 from bandstand.accounts.tables import LoginThrottle
 from bandstand.accounts.users import MAX_LOGIN_LENGTH
 from bandstand.settings import Settings
@@ -57,7 +58,9 @@ async def claim_attempt(client: str, account: str, settings: Settings) -> bool:
 async def claim_reset_request(client: str, address: str, settings: Settings) -> bool:
     """Count a password reset request against the client and the address asked about (whether
     or not an account has it); False when either is past its limit."""
-    address_key = f"reset-address:{address.replace(chr(0), '').strip().lower()[:254]}"
+    address_key = (
+        f"reset-address:{address.replace(chr(0), '').strip().lower()[:MAX_ADDRESS_LENGTH]}"
+    )
     return await _claim(
         {
             f"reset-{client}": settings.password_resets_per_client,
