@@ -33,6 +33,10 @@ test: test-sqlite test-postgres  ## The whole suite: once on SQLite, once on Pos
 # Tests run side by side in WORKERS processes (pytest-xdist), each with a database of its own;
 # many wait on servers and subprocesses, so more workers than cores still go faster.
 WORKERS ?= 4
+# Where Python is told not to write bytecode (PYTHONDONTWRITEBYTECODE), every command and
+# server the tests start would compile the code again: let the first one write it (Python reads
+# an empty value as unset).
+test-sqlite test-postgres stress: export PYTHONDONTWRITEBYTECODE =
 PYTEST := $(BIN)/python -m pytest -n $(WORKERS) --dist worksteal --durations=15
 
 test-sqlite: $(VENV)/.dev

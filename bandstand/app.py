@@ -152,7 +152,7 @@ def create_app(
     template_config = create_template_config(settings, features, name)
     app = Litestar(
         route_handlers=[
-            *(route for feature in features for route in feature.routes),
+            *(route for feature in features for route in feature.route_handlers()),
             # The site's files first: a site overrides a framework file by giving its path.
             create_static_files_router(
                 path="/static",

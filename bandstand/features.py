@@ -13,21 +13,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from litestar.types import ControllerRouterHandler
 from piccolo.table import Table
 
-from bandstand.accounts import routes as accounts_routes
 from bandstand.accounts import tables as accounts_tables
 from bandstand.accounts import tasks as accounts_tasks
 from bandstand.email import tasks as email_tasks
-from bandstand.health import routes as health_routes
-from bandstand.jobs import routes as jobs_routes
 from bandstand.jobs import staff_tasks
 from bandstand.jobs import tables as jobs_tables
-from bandstand.storage import routes as storage_routes
 from bandstand.storage import tables as storage_tables
 
 if TYPE_CHECKING:
+    from litestar.types import ControllerRouterHandler
     from piccolo_admin.endpoints import TableConfig
 
     from bandstand.jobs import Task
@@ -49,7 +45,10 @@ class NavLink:
 class Feature:
     name: str
     nav: NavLink | None = None
-    routes: Sequence[ControllerRouterHandler] = ()
+    # Its routes, or the dotted path of the module whose `ROUTES` they are, imported when the
+    # app is built (as Django's ROOT_URLCONF is): the CLI, which builds no app, then imports
+    # neither Litestar nor the handlers, which were most of a command's start-up.
+    routes: Sequence[ControllerRouterHandler] | str = ()
     tables: Sequence[type[Table]] = ()
     # The module with Piccolo Admin's view of the feature's tables: `ADMIN`, or, when it needs
     # the app's storage (media columns), `admin_tables(storage, settings)`. A dotted path, imported
@@ -66,6 +65,11 @@ class Feature:
     load_demo: Callable[[], Awaitable[None]] | None = None
     clear_demo: Callable[[], Awaitable[None]] | None = None
 
+    def route_handlers(self) -> Sequence[ControllerRouterHandler]:
+        if isinstance(self.routes, str):
+            return importlib.import_module(self.routes).ROUTES  # type: ignore[no-any-return]
+        return self.routes
+
     def admin_tables(self, storage: Storage, settings: Settings) -> Sequence[TableConfig]:
         if self.admin is None:
             return ()
@@ -77,12 +81,12 @@ class Feature:
 
 # Their tables are the `bandstand` Piccolo app's (bandstand/piccolo_app.py), migrated by it.
 FRAMEWORK_FEATURES: tuple[Feature, ...] = (
-    Feature("health", routes=health_routes.ROUTES),
-    Feature("storage", routes=storage_routes.ROUTES, tables=storage_tables.TABLES),
+    Feature("health", routes="bandstand.health.routes"),
+    Feature("storage", routes="bandstand.storage.routes", tables=storage_tables.TABLES),
     Feature(
         "jobs",
         nav=NavLink("Jobs", "/jobs", "Background jobs: queued, running, failed", staff_only=True),
-        routes=jobs_routes.ROUTES,
+        routes="bandstand.jobs.routes",
         tables=jobs_tables.TABLES,
         admin="bandstand.jobs.admin",
         tasks=(staff_tasks.demo_data, staff_tasks.take_backup, staff_tasks.prune_jobs),
@@ -90,7 +94,7 @@ FRAMEWORK_FEATURES: tuple[Feature, ...] = (
     Feature("email", tasks=(email_tasks.send_email,)),
     Feature(
         "accounts",
-        routes=accounts_routes.ROUTES,
+        routes="bandstand.accounts.routes",
         tables=accounts_tables.TABLES,
         admin="bandstand.accounts.admin",
         tasks=(

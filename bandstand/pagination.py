@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import msgspec
-from litestar.params import Parameter
 
 # Far past any real list; a larger number overflowed the query's OFFSET (a 500).
 MAX_PAGE = 1_000_000_000
-
-PageNumber = Annotated[int, Parameter(ge=1, le=MAX_PAGE, description="Page number, from 1.")]
 
 
 def within_pages(number: int) -> int:

@@ -7,22 +7,17 @@ Removing a demo is deleting its folders (`project/<name>/`, `templates/<name>/`,
 
 from bandstand.features import Feature, NavLink
 from project.catalog import demo as catalog_demo
-from project.catalog import routes as catalog_routes
 from project.catalog import tables as catalog_tables
-from project.chat import routes as chat_routes
 from project.chat import tables as chat_tables
-from project.dashboard import routes as dashboard_routes
 from project.pages import demo as pages_demo
-from project.pages import routes as pages_routes
 from project.webinars import demo as webinars_demo
-from project.webinars import routes as webinars_routes
 from project.webinars import tables as webinars_tables
 from project.webinars import tasks as webinars_tasks
 
 FEATURES: tuple[Feature, ...] = (
     Feature(
         "pages",
-        routes=pages_routes.ROUTES,
+        routes="project.pages.routes",
         load_demo=pages_demo.load,
         clear_demo=pages_demo.clear,
     ),
@@ -33,7 +28,7 @@ FEATURES: tuple[Feature, ...] = (
             "/products",
             "A catalog with live search, filters and pages (htmx), and a JSON API.",
         ),
-        routes=catalog_routes.ROUTES,
+        routes="project.catalog.routes",
         tables=catalog_tables.TABLES,
         admin="project.catalog.admin",
         load_demo=catalog_demo.load,
@@ -46,7 +41,7 @@ FEATURES: tuple[Feature, ...] = (
             "/webinars",
             "Registration with validation; staff manage registrants and their photos.",
         ),
-        routes=webinars_routes.ROUTES,
+        routes="project.webinars.routes",
         tables=webinars_tables.TABLES,
         admin="project.webinars.admin",
         tasks=(webinars_tasks.process_photo,),
@@ -60,7 +55,7 @@ FEATURES: tuple[Feature, ...] = (
             "/chat",
             "Streaming answers from any OpenAI-compatible model, or an offline one.",
         ),
-        routes=chat_routes.ROUTES,
+        routes="project.chat.routes",
         tables=chat_tables.TABLES,
         admin="project.chat.admin",
     ),
@@ -72,6 +67,6 @@ FEATURES: tuple[Feature, ...] = (
             "Charts of the catalog and of registrations over time.",
             staff_only=True,
         ),
-        routes=dashboard_routes.ROUTES,
+        routes="project.dashboard.routes",
     ),
 )

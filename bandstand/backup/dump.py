@@ -24,8 +24,6 @@ from bandstand.backup.values import codec_for
 from bandstand.database.migrations import applied_migrations, code_migrations
 from bandstand.storage.base import FileMissing, Storage
 
-DEFAULT_PAGE_SIZE = 1000
-
 
 async def dump(
     engine: Engine[Any], storage: Storage, path: Path, progress: Progress, *, page_size: int

@@ -1,10 +1,14 @@
-"""What a backup or restore tells its caller as it goes (the commands draw a progress bar)."""
+"""How a backup or restore goes: the rows it reads at a time, and what it tells its caller as it
+goes (the commands draw a progress bar)."""
 
 from __future__ import annotations
 
 from typing import Protocol
 
 import msgspec
+
+# Rows read per query: a backup's memory grows with it, not with the tables.
+DEFAULT_PAGE_SIZE = 1000
 
 
 class Progress(Protocol):

@@ -1,6 +1,10 @@
 """The site's management commands, run as `piccolo project <command>`: one module each.
 
 `demo`, `setup` and `startapp` work on the site's features, so they are made for them.
+
+Piccolo imports every command to run any one of them: a command imports what only it needs (the
+app, uvicorn, rich's progress bars) when it runs, so that one command's start-up doesn't pay for
+all of them (tests/core/test_startup.py).
 """
 
 from collections.abc import Callable, Sequence

@@ -6,26 +6,19 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from piccolo.engine.base import Engine
 from piccolo.engine.finder import engine_finder
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
 
-from bandstand.backup.dump import DEFAULT_PAGE_SIZE, dump
 from bandstand.backup.errors import BackupError
-from bandstand.backup.progress import Summary
-from bandstand.backup.restore import restore as restore_backup
+from bandstand.backup.progress import DEFAULT_PAGE_SIZE, Summary
 from bandstand.settings import get_settings
-from bandstand.storage.backends import create_storage
-from bandstand.storage.base import Storage
+
+if TYPE_CHECKING:
+    from piccolo.engine.base import Engine
+    from rich.progress import TaskID
+
+    from bandstand.storage.base import Storage
 
 
 class Bar:
@@ -33,6 +26,14 @@ class Bar:
     refusal)."""
 
     def __init__(self, action: str) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
         self.action = action
         self.progress = Progress(
             TextColumn("{task.description}"),
@@ -60,6 +61,8 @@ class Bar:
 
 @asynccontextmanager
 async def _running(command: str) -> AsyncIterator[tuple[Engine[Any], Storage, Bar]]:
+    from bandstand.storage.backends import create_storage
+
     engine = engine_finder()
     if engine is None:
         sys.exit(f"{command}: no database engine is configured (piccolo_conf.py)")
@@ -99,6 +102,8 @@ async def backup(file: str, page_size: int = DEFAULT_PAGE_SIZE) -> None:
         sys.exit("backup: give the file to write, e.g. backup.bandstand.gz")
     if not isinstance(page_size, int) or page_size < 1:
         sys.exit(f"backup: --page_size must be a whole number of at least 1, not {page_size!r}")
+    from bandstand.backup.dump import dump
+
     path = Path(file)
     async with _running("backup") as (engine, storage, bar):
         summary = await dump(engine, storage, path, bar, page_size=page_size)
@@ -121,6 +126,8 @@ async def restore(file: str, replace: bool = False) -> None:
         sys.exit("restore: give the backup file to read")
     if not isinstance(replace, bool):
         sys.exit(f"restore: --replace must be true or false, not {replace!r}")
+    from bandstand.backup.restore import restore as restore_backup
+
     path = Path(file)
     async with _running("restore") as (engine, storage, bar):
         summary = await restore_backup(engine, storage, path, bar, replace=replace)

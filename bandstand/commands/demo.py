@@ -5,8 +5,6 @@ from __future__ import annotations
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 
-from rich.progress import Progress
-
 from bandstand.demo import DEMO_ACTIONS, demo_steps
 from bandstand.features import Feature
 
@@ -28,6 +26,8 @@ async def run_demo(features: Sequence[Feature], action: str = "load") -> None:
     """Load, reset or clear the demo data of `features`, with a progress bar."""
     if action not in DEMO_ACTIONS:
         sys.exit(f"demo: unknown action {action!r}; expected {', '.join(DEMO_ACTIONS)}")
+    from rich.progress import Progress
+
     with Progress(transient=False) as progress:
         bar = progress.add_task(f"demo data: {action}", total=None)
 

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING
 
 import anyio.to_thread
 
 from bandstand.email.backends import DeliveryError
-from bandstand.email.mailer import Mailer
 from bandstand.email.messages import EmailError
-from bandstand.features import Feature
 from bandstand.settings import get_settings
+
+if TYPE_CHECKING:
+    from bandstand.features import Feature
 
 
 def sendtestemail_command(features: Sequence[Feature]) -> Callable[[str], Awaitable[None]]:
@@ -24,6 +26,8 @@ def sendtestemail_command(features: Sequence[Feature]) -> Callable[[str], Awaita
         :param to:
             the address(es) to send to, separated by commas.
         """
+        from bandstand.email.mailer import Mailer
+
         settings = get_settings()
         mailer = await anyio.to_thread.run_sync(lambda: Mailer(settings, features))
         recipients = [address.strip() for address in to.split(",") if address.strip()]

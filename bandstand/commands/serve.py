@@ -8,10 +8,6 @@ import os
 import socket
 import sys
 
-import uvicorn
-from uvicorn.config import LOGGING_CONFIG
-
-from bandstand.logs import uvicorn_json_log_config
 from bandstand.settings import get_settings
 
 DEFAULT_PORT = 8000
@@ -47,6 +43,11 @@ def serve(
     _check_can_listen(host, listen_port)
     settings = get_settings()
     as_json = settings.log_format == "json"
+    import uvicorn
+    from uvicorn.config import LOGGING_CONFIG
+
+    from bandstand.logs import uvicorn_json_log_config
+
     uvicorn.run(
         str(app),
         app_dir=str(settings.root),

@@ -6,10 +6,9 @@ import contextlib
 import getpass
 import sys
 from collections.abc import Awaitable, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from piccolo.apps.user.tables import BaseUser
-from rich.console import Console
-from rich.progress import Progress
 
 from bandstand.accounts.users import create_user
 from bandstand.commands.demo import run_demo
@@ -17,6 +16,9 @@ from bandstand.commands.release import migrations_failed, report_migrations, say
 from bandstand.commands.superuser import SUPERUSER_HINT, ensure_superuser
 from bandstand.database.migrations import MigrationError, apply_migrations, migration_lock
 from bandstand.features import Feature, with_framework
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 
 def setup_command(features: Sequence[Feature]) -> Callable[[bool], Awaitable[None]]:
@@ -38,6 +40,9 @@ def setup_command(features: Sequence[Feature]) -> Callable[[bool], Awaitable[Non
 
 async def run_setup(features: Sequence[Feature], skip_demo: bool = False) -> None:
     """Migrations, a superuser, and the demo data of `features` into an empty database."""
+    from rich.console import Console
+    from rich.progress import Progress
+
     # Fixed to the real stdout: the migrations' own chatter is captured while the bar runs.
     with Progress(console=Console(file=sys.stdout), transient=False) as progress:
         task = progress.add_task("setup: migrations", total=3)

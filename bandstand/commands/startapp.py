@@ -171,15 +171,11 @@ def _render(template: Path, names: Names) -> str:
 
 
 def _add_feature(source: str, names: Names) -> str:
-    """project/features.py with the feature's imports (in isort's order) and its entry last in
-    FEATURES; exits with what to add by hand if the file's shape is not the expected one."""
+    """project/features.py with the feature's tables imported (in isort's order) and its entry
+    last in FEATURES; exits with what to add by hand if the file's shape is not the expected one."""
     entry = _render(TEMPLATE_DIR / "features_entry.py.tmpl", names)
-    imports = [
-        f"from project.{names.name} import {module} as {names.name}_{module}"
-        for module in ("routes", "tables")
-    ]
-    manual = "add these imports and this entry to FEATURES by hand:\n" + "\n".join(imports)
-    manual += "\n" + entry
+    statement = f"from project.{names.name} import tables as {names.name}_tables"
+    manual = f"add this import and this entry to FEATURES by hand:\n{statement}\n{entry}"
     try:
         tree = ast.parse(source)
     except SyntaxError as error:
@@ -202,9 +198,8 @@ def _add_feature(source: str, names: Names) -> str:
         sys.exit(f"startapp: FEATURES does not end on a line of its own in features.py; {manual}")
     lines.insert(closing, entry)
 
-    # Imports last: inserting them moves the lines below, FEATURES included.
-    for statement in imports:
-        lines.insert(_import_position(ast.parse("".join(lines)), statement), statement + "\n")
+    # The import last: inserting it moves the lines below, FEATURES included.
+    lines.insert(_import_position(ast.parse("".join(lines)), statement), statement + "\n")
     return _with_navlink_imported("".join(lines))
 
 

@@ -9,7 +9,8 @@ import datetime
 import re
 from collections.abc import AsyncIterator
 
-from bandstand.backup.dump import DEFAULT_PAGE_SIZE, dump
+from bandstand.backup.dump import dump
+from bandstand.backup.progress import DEFAULT_PAGE_SIZE
 from bandstand.demo import DEMO_ACTIONS, demo_steps
 from bandstand.disks import require_writable
 from bandstand.jobs import worker

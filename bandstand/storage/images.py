@@ -11,14 +11,10 @@ import contextlib
 import io
 import warnings
 from collections.abc import Iterator
+from http import HTTPStatus
 
 import anyio
 import msgspec
-from litestar.exceptions import ClientException
-from litestar.status_codes import (
-    HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-    HTTP_415_UNSUPPORTED_MEDIA_TYPE,
-)
 from PIL import ExifTags, Image, UnidentifiedImageError
 
 # Pillow format -> (content type, extension, save options).
@@ -42,8 +38,15 @@ ORIENTATIONS = {
 }
 
 
-class UploadRejected(ClientException):
-    """An upload that is not stored; `detail` says why, for the person who sent it."""
+class UploadRejected(Exception):
+    """An upload that is not stored; `detail` says why, for the person who sent it, and
+    `status_code` is the answer to give. Not a Litestar exception: the CLI imports this module
+    (through the features' tasks and demo data), and not Litestar."""
+
+    def __init__(self, detail: str, status_code: int = HTTPStatus.BAD_REQUEST) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.status_code = status_code
 
 
 class CleanImage(msgspec.Struct, frozen=True):
@@ -74,7 +77,7 @@ def _check_size(data: bytes, max_bytes: int) -> None:
     if len(data) > max_bytes:
         raise UploadRejected(
             f"The file is {_megabytes(len(data))}; the limit is {_megabytes(max_bytes)}.",
-            status_code=HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            status_code=HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
         )
 
 
@@ -99,11 +102,12 @@ def _opened(data: bytes) -> Iterator[Image.Image]:
         raise _too_many_pixels() from None
     except UnidentifiedImageError:
         raise UploadRejected(
-            f"The file is not a {ACCEPTED} image.", status_code=HTTP_415_UNSUPPORTED_MEDIA_TYPE
+            f"The file is not a {ACCEPTED} image.", status_code=HTTPStatus.UNSUPPORTED_MEDIA_TYPE
         ) from None
     except (OSError, SyntaxError, ValueError):  # truncated or corrupt image data
         raise UploadRejected(
-            "The image is damaged and cannot be read.", status_code=HTTP_415_UNSUPPORTED_MEDIA_TYPE
+            "The image is damaged and cannot be read.",
+            status_code=HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
         ) from None
 
 
@@ -150,7 +154,7 @@ def _upright(image: Image.Image) -> Image.Image:
 def _too_many_pixels() -> UploadRejected:
     return UploadRejected(
         f"The image has too many pixels; the limit is {MAX_PIXELS // 1_000_000} million.",
-        status_code=HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        status_code=HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
     )
 
 

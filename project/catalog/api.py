@@ -14,8 +14,7 @@ from litestar.status_codes import HTTP_204_NO_CONTENT
 from bandstand.accounts.guards import requires_staff
 from bandstand.accounts.schemas import STAFF_REQUIRED, refusal
 from bandstand.forms import FieldError
-from bandstand.ids import RowId
-from bandstand.pagination import PageNumber
+from bandstand.ids import PageNumber, RowId
 from project.catalog import queries
 from project.catalog.schemas import (
     MAX_PAGE_SIZE,

@@ -1,7 +1,8 @@
 """The demo's group: the /team page is for its members."""
 
 from bandstand.accounts.tables import Group
-from project.pages.routes import TEAM_GROUP
+
+TEAM_GROUP = "team"
 
 
 async def load() -> None:

@@ -4,8 +4,7 @@ from litestar import get
 from litestar.response import Template
 
 from bandstand.accounts.guards import requires_group
-
-TEAM_GROUP = "team"
+from project.pages.demo import TEAM_GROUP
 
 
 @get("/", include_in_schema=False)

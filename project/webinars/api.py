@@ -14,7 +14,7 @@ from litestar.status_codes import HTTP_409_CONFLICT
 from bandstand.accounts.guards import requires_staff
 from bandstand.accounts.schemas import CSRF_REQUIRED, STAFF_REQUIRED, refusal
 from bandstand.forms import FieldError
-from bandstand.pagination import PageNumber
+from bandstand.ids import PageNumber
 from project.webinars import queries
 from project.webinars.schemas import RegistrantOut, RegistrantPage, RegistrationIn
 

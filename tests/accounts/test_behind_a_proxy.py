@@ -7,6 +7,10 @@ import pytest
 from bandstand.settings import get_settings
 from tests.support.accounts import SITE_PASSWORD
 
+# What is checked is uvicorn's and the app's reading of the proxy's headers, the same on either
+# database; the login throttle's counting is tested on both (test_security.py).
+pytestmark = pytest.mark.engine_independent
+
 
 def via_proxy(client_address: str = "203.0.113.7") -> dict[str, str]:
     return {"x-forwarded-proto": "https", "x-forwarded-for": client_address}

@@ -92,7 +92,7 @@ def test_a_new_feature_works_at_once(project: Path, tmp_path: Path, served: Serv
         assert f"created {path}" in output
     features = (project / "project/features.py").read_text()
     assert features != features_before
-    assert "from project.field_notes import routes as field_notes_routes" in features
+    assert "from project.field_notes import tables as field_notes_tables" in features
     assert 'Feature(\n        "field_notes",' in features
 
     # As-is, the generated code passes the project's own checks.

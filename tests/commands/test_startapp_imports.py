@@ -6,10 +6,10 @@ import ast
 from bandstand.commands.startapp import Names, _add_feature
 
 SITE = """from bandstand.features import Feature
-from project.pages import routes as pages_routes
+from project.pages import demo as pages_demo
 
 FEATURES: tuple[Feature, ...] = (
-    Feature("pages", routes=pages_routes.ROUTES),
+    Feature("pages", routes="project.pages.routes", load_demo=pages_demo.load),
 )
 """
 
@@ -24,7 +24,11 @@ def test_navlink_is_imported_where_it_was_not() -> None:
         if isinstance(node, ast.ImportFrom) and node.module == "bandstand.features"
     ]
     assert [alias.name for alias in imported.names] == ["Feature", "NavLink"]
-    assert "from project.field_notes import routes as field_notes_routes\n" in source
+    # In isort's order, which `ruff check` keeps.
+    assert source.index("from project.field_notes import tables as field_notes_tables\n") < (
+        source.index("from project.pages import demo as pages_demo\n")
+    )
+    assert 'routes="project.field_notes.routes",' in source
     assert "nav=NavLink(" in source
 
 

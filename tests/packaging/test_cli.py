@@ -54,7 +54,7 @@ def test_a_new_project_has_the_sites_layout_without_the_demos(tmp_path: Path) ->
     # The sample site's own pages, as they are; none of its demos.
     for shared in ("project/pages/routes.py", "templates/pages/home.html", "piccolo_conf.py"):
         assert (project / shared).read_bytes() == (PROJECT_ROOT / shared).read_bytes()
-    assert "from project.pages import routes" in (project / "project/features.py").read_text()
+    assert 'routes="project.pages.routes"' in (project / "project/features.py").read_text()
     assert not (project / "project/catalog").exists()
     assert not (project / "tests/catalog").exists()
     assert list((project / "piccolo_migrations").iterdir()) == [

@@ -15,6 +15,16 @@ CHROMIUM_CANDIDATES = ("chromium", "chromium-browser")
 SCREENSHOTS = Path(__file__).resolve().parent.parent.parent / "test-artifacts"
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A browser test runs once, in the SQLite pass: what it checks is what the page does in
+    a browser (scripts, htmx, the CSP), the same on either database, and every request it
+    makes is tested on both databases by its feature's route and API tests."""
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.engine_independent)
+
+
 @pytest.fixture
 def browser() -> Iterator[Browser]:
     """Per test: sync Playwright keeps its event loop running in this thread while it lives,

@@ -15,8 +15,7 @@ from litestar.status_codes import HTTP_204_NO_CONTENT, HTTP_409_CONFLICT
 from bandstand.accounts.guards import requires_staff
 from bandstand.accounts.schemas import CSRF_REQUIRED, STAFF_REQUIRED, refusal
 from bandstand.forms import FieldError
-from bandstand.ids import RowId
-from bandstand.pagination import PageNumber
+from bandstand.ids import PageNumber, RowId
 from tests.support.sample import queries
 from tests.support.sample.schemas import (
     MAX_PAGE_SIZE,
