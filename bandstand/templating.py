@@ -6,12 +6,17 @@ Jinja's file loader stats and reads template files on the event loop, on the fir
 (with auto-reload) on every render after it. Compiling everything up front and turning
 auto-reload off keeps file I/O out of request handlers; DEBUG turns reload back on for
 template editing in development.
+
+A process that builds the app more than once (a test suite, a server's workers forked after
+the import) compiles each template once: the compiled code is kept in memory, keyed by the
+template's file and checked against its source, so an edited template is compiled again.
 """
 
 from collections.abc import Sequence
 from pathlib import Path
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+from jinja2 import BytecodeCache, ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+from jinja2.bccache import Bucket
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
@@ -19,6 +24,26 @@ from bandstand.features import Feature
 from bandstand.settings import Settings
 
 FRAMEWORK_TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+class _CompiledTemplates(BytecodeCache):
+    """Compiled templates kept for the life of the process. Jinja keys a template by its name
+    and file, not by the environment's options: every environment given this cache must be
+    made by `create_template_config`, with the same options."""
+
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        code = self._code.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)  # dropped by Jinja if the source has changed
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+_COMPILED = _CompiledTemplates()
 
 
 def template_loader(settings: Settings, features: Sequence[Feature]) -> ChoiceLoader:
@@ -40,6 +65,7 @@ def create_template_config(
         autoescape=select_autoescape(default=True, default_for_string=True),
         auto_reload=settings.debug,
         cache_size=-1,
+        bytecode_cache=_COMPILED,
     )
     for name in environment.list_templates(extensions=["html"]):
         environment.get_template(name)

@@ -10,6 +10,7 @@ import pytest
 
 from bandstand.accounts.tables import Group, Membership
 from bandstand.accounts.users import create_user
+from bandstand.testing.database import one_connection
 
 PASSWORD = "correct horse battery"
 CSRF_FIELD = re.compile(r'name="_csrf_token" value="([^"]+)"')
@@ -30,18 +31,19 @@ async def people(clean_tables: None) -> People:
     """One user of each kind, all with the password PASSWORD."""
     from piccolo.apps.user.tables import BaseUser
 
-    ids = People(
-        plain=await create_user("plain", "plain@example.com", PASSWORD),
-        staff=await create_user("staff", "staff@example.com", PASSWORD, admin=True),
-        superuser=await create_user(
-            "boss", "boss@example.com", PASSWORD, admin=True, superuser=True
-        ),
-        member=await create_user("member", "member@example.com", PASSWORD),
-        inactive=await create_user("gone", "gone@example.com", PASSWORD),
-    )
-    await BaseUser.update({BaseUser.active: False}).where(BaseUser.id == ids.inactive)
-    team = (await Group.insert(Group(name=MEMBERS_GROUP)))[0]["id"]
-    await Membership.insert(Membership(user=ids.member, group=team))
+    async with one_connection():
+        ids = People(
+            plain=await create_user("plain", "plain@example.com", PASSWORD),
+            staff=await create_user("staff", "staff@example.com", PASSWORD, admin=True),
+            superuser=await create_user(
+                "boss", "boss@example.com", PASSWORD, admin=True, superuser=True
+            ),
+            member=await create_user("member", "member@example.com", PASSWORD),
+            inactive=await create_user("gone", "gone@example.com", PASSWORD),
+        )
+        await BaseUser.update({BaseUser.active: False}).where(BaseUser.id == ids.inactive)
+        team = (await Group.insert(Group(name=MEMBERS_GROUP)))[0]["id"]
+        await Membership.insert(Membership(user=ids.member, group=team))
     return ids
 
 

@@ -189,13 +189,9 @@ def database_kind() -> str:
 @pytest.fixture
 async def clean_tables() -> None:
     """Empty every table of every installed Piccolo app (children first) before the test."""
-    from piccolo.apps.migrations.tables import Migration
-    from piccolo.conf.apps import Finder
-    from piccolo.table import sort_table_classes
-
-    tables = [table for table in Finder().get_table_classes() if table is not Migration]
-    for table in reversed(sort_table_classes(tables)):
-        await table.delete(force=True)
+    async with database.one_connection():
+        for table in reversed(database.app_tables()):
+            await table.delete(force=True)
 
 
 @pytest.fixture

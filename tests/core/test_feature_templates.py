@@ -3,6 +3,7 @@ framework's: its pages render from it, and the site's `templates/` overrides it.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import anyio
@@ -49,3 +50,21 @@ async def test_a_feature_renders_its_own_templates_which_the_site_overrides(
 
     await anyio.to_thread.run_sync(write, site / "templates", "from the site")
     assert "from the site" in await page(site)
+
+
+async def test_a_template_edited_between_two_builds_is_compiled_again(tmp_path: Path) -> None:
+    # Compiled templates are kept for the life of the process (bandstand/templating.py): the
+    # second build must still see the file as it is now, even at the same length.
+    own = tmp_path / "feature-templates"
+    feature = Feature("greeting", routes=[greeting], templates=own)
+    settings = msgspec.structs.replace(get_settings(), project_root=str(tmp_path / "site"))
+    shown = []
+    for text in ("first version", "other version"):
+        await anyio.to_thread.run_sync(lambda: shutil.rmtree(own, ignore_errors=True))
+        await anyio.to_thread.run_sync(write, own, text)
+        app = await anyio.to_thread.run_sync(lambda: create_app([feature], settings))
+        async with client_for(app) as client:
+            shown.append((await client.get("/greeting")).text)
+    assert "first version" in shown[0]
+    assert "other version" in shown[1]
+    assert "first version" not in shown[1]
