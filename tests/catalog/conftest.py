@@ -3,6 +3,7 @@ from decimal import Decimal
 
 import pytest
 
+from bandstand.testing.database import one_connection
 from project.catalog.tables import Category, Product
 
 ROW_NAME = re.compile(r'<td><a href="/products/\d+">([^<]+)</a></td>')
@@ -23,26 +24,27 @@ class Catalog:
 
 @pytest.fixture
 async def catalog(clean_tables: None) -> Catalog:
-    categories = {}
-    for slug, name in (("tools", "Tools"), ("books", "Books"), ("empty", "Empty")):
-        categories[slug] = (await Category.insert(Category(slug=slug, name=name)))[0]["id"]
-    products = {}
-    rows = [
-        ("Hammer", "A claw hammer", "25.00", "tools", 3),
-        ("Screwdriver set", "Six sizes", "12.50", "tools", 10),
-        ("Saw", "Cuts 100% of wood_types", "40.00", "tools", 0),
-        ("Python cookbook", "Recipes for hammering out code", "39.99", "books", 5),
-        ("SQL primer", "Joins, explained", "9.99", "books", 1),
-    ]
-    for name, description, price, slug, stock in rows:
-        inserted = await Product.insert(
-            Product(
-                name=name,
-                description=description,
-                price=Decimal(price),
-                category=categories[slug],
-                stock=stock,
+    async with one_connection():
+        categories = {}
+        for slug, name in (("tools", "Tools"), ("books", "Books"), ("empty", "Empty")):
+            categories[slug] = (await Category.insert(Category(slug=slug, name=name)))[0]["id"]
+        products = {}
+        rows = [
+            ("Hammer", "A claw hammer", "25.00", "tools", 3),
+            ("Screwdriver set", "Six sizes", "12.50", "tools", 10),
+            ("Saw", "Cuts 100% of wood_types", "40.00", "tools", 0),
+            ("Python cookbook", "Recipes for hammering out code", "39.99", "books", 5),
+            ("SQL primer", "Joins, explained", "9.99", "books", 1),
+        ]
+        for name, description, price, slug, stock in rows:
+            inserted = await Product.insert(
+                Product(
+                    name=name,
+                    description=description,
+                    price=Decimal(price),
+                    category=categories[slug],
+                    stock=stock,
+                )
             )
-        )
-        products[name] = inserted[0]["id"]
+            products[name] = inserted[0]["id"]
     return Catalog(categories, products)
