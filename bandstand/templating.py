@@ -7,9 +7,9 @@ Jinja's file loader stats and reads template files on the event loop, on the fir
 auto-reload off keeps file I/O out of request handlers; DEBUG turns reload back on for
 template editing in development.
 
-A process that builds the app more than once (a test suite, a server's workers forked after
-the import) compiles each template once: the compiled code is kept in memory, keyed by the
-template's file and checked against its source, so an edited template is compiled again.
+A process that builds the app more than once (a test suite, `create_app` for other settings)
+compiles each template once: the compiled code is kept in memory, keyed by the template's file
+and checked against its source, so an edited template is compiled again.
 """
 
 from collections.abc import Sequence
