@@ -13,6 +13,7 @@ APP_REGISTRY = AppRegistry(
     apps=[
         "piccolo.apps.user.piccolo_app",  # users: piccolo_user
         "piccolo_api.session_auth.piccolo_app",  # sessions, shared with Piccolo Admin
+        "piccolo_api.mfa.authenticator.piccolo_app",  # two-factor sign-in, shared with the admin
         "bandstand.piccolo_app",  # the framework's tables: groups, the login throttle, files
         "project.piccolo_app",  # the site's features
     ]

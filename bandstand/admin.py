@@ -17,6 +17,7 @@ from datetime import timedelta
 from typing import cast
 
 import anyio.to_thread
+import jinja2
 from litestar import asgi
 from litestar.enums import ScopeType
 from litestar.handlers import ASGIRouteHandler
@@ -24,7 +25,9 @@ from litestar.response.redirect import ASGIRedirectResponse
 from litestar.types import ASGIApp, Receive, Scope, Send
 from piccolo_api.session_auth.tables import SessionsBase
 
+from bandstand.accounts.admin_gate import held_out, send_to_setup
 from bandstand.accounts.admin_login import is_admin_login, throttled_login
+from bandstand.accounts.two_factor import SiteAuthenticator
 from bandstand.accounts.users import User
 from bandstand.admin_requests import csrf_passes, csrf_refused, drop_malformed_session
 from bandstand.asgi import call_capped, declared_size, secure_cookies, too_large
@@ -56,10 +59,46 @@ def build_admin(
         production=settings.is_production,
         site_name=f"{site_name} admin",
         sidebar_links={"Background jobs": "/jobs"},
+        mfa_providers=[SiteAuthenticator(settings, site_name)],
         allowed_hosts=AllowedHostNames(settings.allowed_hosts),
         debug=settings.debug,
     )
     return cast(ASGIApp, admin)
+
+
+def load_page_templates(admin: ASGIApp) -> None:
+    """Load the templates of piccolo_api's HTML pages (login, logout, two-factor set-up) now,
+    on the build's thread, and never look at their files again. The pages render on the event
+    loop, where Jinja would read a template's parent (`base.html`) at the first render and check
+    every template file's time at each one after: blocking file I/O."""
+    from piccolo_api.mfa import endpoints as mfa_endpoints
+
+    for environment in {mfa_endpoints.environment, *_template_environments(admin)}:
+        environment.auto_reload = False
+        for name in environment.list_templates():
+            environment.get_template(name)
+
+
+def _template_environments(app: object) -> set[jinja2.Environment]:
+    """The Jinja environments of the templates the admin's endpoints hold, found through its
+    routes, mounts and middleware."""
+    found: set[jinja2.Environment] = set()
+    stack, seen = [app], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, type):  # an endpoint class, whose templates are class attributes
+            found |= {
+                value.environment
+                for value in vars(node).values()
+                if isinstance(value, jinja2.Template)
+            }
+            continue
+        stack.extend(getattr(node, "routes", ()))
+        stack.extend(inner for name in ("app", "endpoint") if (inner := getattr(node, name, None)))
+    return found
 
 
 class LazyAdmin:
@@ -77,7 +116,9 @@ class LazyAdmin:
     def _build(self) -> ASGIApp:
         with self._building:
             if self.app is None:
-                self.app = build_admin(self.settings, self.storage, self.features, self.site_name)
+                app = build_admin(self.settings, self.storage, self.features, self.site_name)
+                load_page_templates(app)
+                self.app = app
             return self.app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -114,6 +155,9 @@ def admin_mount(
             if not csrf_passes(scope):
                 await csrf_refused(scope, receive, send)
                 return
+        if await held_out(scope, settings, root_path):
+            await send_to_setup(scope, receive, send, root_path)
+            return
         if is_admin_login(scope, root_path):
             await throttled_login(admin, settings, scope, receive, send)
             return

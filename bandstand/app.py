@@ -166,6 +166,7 @@ def create_app(
             "storage": Provide(lambda: storage, sync_to_thread=False),
             "database": Provide(lambda: engine, sync_to_thread=False),
             "jobs": Provide(lambda: jobs, sync_to_thread=False),
+            "site_name": Provide(lambda: name, sync_to_thread=False),
         },
         exception_handlers={**exception_handlers(debug=settings.debug), **EXCEPTION_HANDLERS},
         # Only when some paths are listed: no other site pays for the check.

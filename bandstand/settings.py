@@ -69,6 +69,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     email_confirmation_hours: Annotated[int, msgspec.Meta(ge=1)] = 72
     require_verified_email_for: tuple[str, ...] = ()
     email_links_per_account: Annotated[int, msgspec.Meta(ge=1)] = 3
+    # Staff (and superusers) turn on two-factor sign-in before they reach /admin or any staff
+    # page. `load_settings` makes it the default when ENVIRONMENT=production.
+    staff_require_2fa: bool = False
     # The chat's LLM: any OpenAI-compatible chat-completions API. Without a key, a built-in
     # offline provider answers, so the demo works with no network.
     llm_base_url: str = "https://openrouter.ai/api/v1"
@@ -248,6 +251,8 @@ def load_settings(
         ) from None
     if "LOG_FORMAT" not in data and settings.is_production:
         settings = msgspec.structs.replace(settings, log_format="json")
+    if "STAFF_REQUIRE_2FA" not in data and settings.is_production:
+        settings = msgspec.structs.replace(settings, staff_require_2fa=True)
     if "JOBS_IN_PROCESS" not in data and settings.environment == "development":
         settings = msgspec.structs.replace(settings, jobs_in_process=True)
     _check_consistency(settings)

@@ -11,14 +11,18 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_401_UNAUTHORIZED, HTTP_403_FORBIDDEN
 from litestar.types import ExceptionHandlersMap
 
-from bandstand.accounts.guards import EmailNotVerified
+from bandstand.accounts.guards import EmailNotVerified, SecondFactorRequired
+from bandstand.accounts.two_factor import SETUP_PATH
 from bandstand.errors import wants_html
+
+
+def _here(request: Request[Any, Any, Any]) -> str:
+    return request.url.path + (f"?{request.url.query}" if request.url.query else "")
 
 
 def not_authorized(request: Request[Any, Any, Any], error: NotAuthorizedException) -> Response[Any]:
     if wants_html(request):
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return Redirect(f"/login?{urlencode({'next': target})}", status_code=303)
+        return Redirect(f"/login?{urlencode({'next': _here(request)})}", status_code=303)
     return Response(
         {"status_code": HTTP_401_UNAUTHORIZED, "detail": error.detail},
         status_code=HTTP_401_UNAUTHORIZED,
@@ -49,8 +53,17 @@ def email_not_verified(request: Request[Any, Any, Any], error: EmailNotVerified)
     return permission_denied(request, error)
 
 
+def second_factor_required(
+    request: Request[Any, Any, Any], error: SecondFactorRequired
+) -> Response[Any]:
+    if wants_html(request):
+        return Redirect(f"{SETUP_PATH}?{urlencode({'next': _here(request)})}", status_code=303)
+    return permission_denied(request, error)
+
+
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     NotAuthorizedException: not_authorized,
     PermissionDeniedException: permission_denied,
     EmailNotVerified: email_not_verified,
+    SecondFactorRequired: second_factor_required,
 }

@@ -1,6 +1,7 @@
-"""Litestar guards: `requires_login`, `requires_staff`, `requires_superuser`,
-`requires_group(name)`, `requires_verified_email`, and `verified_email_paths(settings)`, which
-create_app puts on every route for REQUIRE_VERIFIED_EMAIL_FOR.
+"""Litestar guards: `requires_login`, `requires_staff` and `requires_superuser` (which also
+want the second factor STAFF_REQUIRE_2FA asks of staff), `requires_group(name)`,
+`requires_verified_email`, and `verified_email_paths(settings)`, which create_app puts on every
+route for REQUIRE_VERIFIED_EMAIL_FOR.
 
 Anonymous requests get 401 and authenticated ones without the right get 403; the exception
 handlers in `bandstand/accounts/errors.py` turn a browser's 401 into a redirect to the login page.
@@ -37,18 +38,31 @@ async def requires_login(
     current_user(connection)
 
 
+class SecondFactorRequired(PermissionDeniedException):
+    """A 403 that sends a browser to turn on two-factor sign-in (STAFF_REQUIRE_2FA)."""
+
+
+STAFF_MUST_ENROL = "Staff must turn on two-factor sign-in to use this page."
+
+
 async def requires_staff(
     connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
 ) -> None:
-    if not current_user(connection).is_staff:
+    user = current_user(connection)
+    if not user.is_staff:
         raise PermissionDeniedException("Staff only.")
+    if user.needs_second_factor:
+        raise SecondFactorRequired(STAFF_MUST_ENROL)
 
 
 async def requires_superuser(
     connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
 ) -> None:
-    if not current_user(connection).superuser:
+    user = current_user(connection)
+    if not user.superuser:
         raise PermissionDeniedException("Superusers only.")
+    if user.needs_second_factor:
+        raise SecondFactorRequired(STAFF_MUST_ENROL)
 
 
 def requires_group(name: str) -> Guard:

@@ -7,6 +7,7 @@ from litestar.response import Template
 
 from bandstand.accounts.email_addresses import is_verified
 from bandstand.accounts.sessions import CurrentUser
+from bandstand.accounts.two_factor import is_enrolled
 from bandstand.accounts.users import group_names
 
 
@@ -17,6 +18,7 @@ async def account_page(
         "account": user,
         "groups": sorted(await group_names(user.id)),
         "verified": await is_verified(user.id, user.email),
+        "two_factor": await is_enrolled(user.id),
         "message": message,
         "error": error,
     }

@@ -16,7 +16,7 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_429_TOO_MANY_REQUESTS
 from piccolo.apps.user.tables import BaseUser
 
-from bandstand.accounts import email_routes, reset_routes, throttle
+from bandstand.accounts import email_routes, reset_routes, throttle, two_factor_routes
 from bandstand.accounts.email_addresses import address_taken, normalized_address
 from bandstand.accounts.guards import requires_login
 from bandstand.accounts.pages import account_page
@@ -28,10 +28,12 @@ from bandstand.accounts.sessions import (
     clear_session_cookie,
     end_other_sessions,
     end_session,
-    set_session_cookie,
+    logged_in,
     start_session,
 )
 from bandstand.accounts.tasks import send_email_confirmation
+from bandstand.accounts.two_factor import is_enrolled
+from bandstand.accounts.two_factor_routes import ask_for_code
 from bandstand.accounts.users import (
     check_password,
     create_user,
@@ -45,12 +47,6 @@ from bandstand.settings import Settings
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
 UserRequest = Request[CurrentUser | None, str | None, Any]
 USERNAME = re.compile(r"[\w.@+-]{1,100}")
-
-
-def _logged_in(token: str, target: str, settings: Settings) -> Redirect:
-    response = Redirect(target, status_code=303)
-    set_session_cookie(response, token, settings)
-    return response
 
 
 @get("/login", include_in_schema=False)
@@ -78,10 +74,15 @@ async def login(
     user_id = await verify_login(username, data.password)
     if user_id is None:
         return refuse("Invalid username or password.", HTTP_400_BAD_REQUEST)
+    if await is_enrolled(user_id):
+        # The password's attempt is given back, but the account's failures stand until the
+        # code is right too: knowing the password must not reset the count of code guesses.
+        await throttle.refund(client, account)
+        return ask_for_code(user_id, safe_next(data.next), settings)
     await throttle.login_succeeded(client, account)
     # A new token at every login: a session id planted before login is worthless after it.
     token = await start_session(user_id, settings, replaces=request.cookies.get(SESSION_COOKIE))
-    return _logged_in(token, safe_next(data.next), settings)
+    return logged_in(token, safe_next(data.next), settings)
 
 
 @post("/logout", include_in_schema=False)
@@ -162,7 +163,7 @@ async def signup(
         request, f"Welcome! To confirm your address, open the link we sent to {email}.", "success"
     )
     token = await start_session(user_id, settings, replaces=request.cookies.get(SESSION_COOKIE))
-    return _logged_in(token, "/", settings)
+    return logged_in(token, "/", settings)
 
 
 ROUTES = [
@@ -175,4 +176,5 @@ ROUTES = [
     signup,
     *reset_routes.ROUTES,
     *email_routes.ROUTES,
+    *two_factor_routes.ROUTES,
 ]

@@ -19,6 +19,21 @@ class PasswordChangeForm(msgspec.Struct):
     confirm_password: str = ""
 
 
+class CodeForm(msgspec.Struct):
+    code: str = ""
+
+
+class PasswordForm(msgspec.Struct):
+    current_password: str = ""
+    next: str = ""
+
+
+class TwoFactorConfirmForm(msgspec.Struct):
+    token: str = ""
+    code: str = ""
+    next: str = ""
+
+
 class SignupForm(msgspec.Struct):
     username: str = ""
     email: str = ""

@@ -18,11 +18,12 @@ from litestar.middleware import (
     AuthenticationResult,
     DefineMiddleware,
 )
-from litestar.response import Response
+from litestar.response import Redirect, Response
 from litestar.types import ASGIApp
 from piccolo.apps.user.tables import BaseUser
 from piccolo_api.session_auth.tables import SessionsBase
 
+from bandstand.accounts.two_factor import is_enrolled
 from bandstand.settings import Settings
 
 SESSION_COOKIE = "id"
@@ -38,6 +39,9 @@ class CurrentUser(msgspec.Struct, frozen=True):
     email: str
     admin: bool
     superuser: bool
+    # Staff who must turn on two-factor sign-in (STAFF_REQUIRE_2FA) and have not: the staff
+    # guards and the admin send them to do it.
+    needs_second_factor: bool = False
 
     @property
     def is_staff(self) -> bool:
@@ -106,7 +110,11 @@ async def session_user(token: str, settings: Settings) -> CurrentUser | None:
         .where((BaseUser.id == session["user_id"]) & (BaseUser.active == True))  # noqa: E712
         .first()
     )
-    return None if user is None else msgspec.convert(user, CurrentUser)
+    if user is None:
+        return None
+    if settings.staff_require_2fa and (user["admin"] or user["superuser"]):
+        user["needs_second_factor"] = not await is_enrolled(user["id"])
+    return msgspec.convert(user, CurrentUser)
 
 
 def set_session_cookie(
@@ -121,6 +129,13 @@ def set_session_cookie(
         samesite="lax",
         secure=settings.is_production,
     )
+
+
+def logged_in(token: str, target: str, settings: Settings) -> Redirect:
+    """The answer to a successful login: the session's cookie, and on to `target`."""
+    response = Redirect(target, status_code=303)
+    set_session_cookie(response, token, settings)
+    return response
 
 
 def clear_session_cookie(response: Response[object], settings: Settings) -> None:

@@ -85,6 +85,12 @@ async def _claim(limits: dict[str, int], settings: Settings) -> bool:
     return allowed
 
 
+async def refund(client: str, account: str) -> None:
+    """Give both keys back the attempt just claimed: it was not a failure, nor yet a login."""
+    for key in (client, account):
+        await LoginThrottle.raw(_REFUND, key)
+
+
 async def login_succeeded(client: str, account: str) -> None:
     """The claimed attempt was the right password: the account's failures are forgotten and
     the client's count gets its attempt back (an office behind one address logs in often)."""

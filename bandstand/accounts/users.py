@@ -109,6 +109,11 @@ async def create_user(
     return int(rows[0]["id"])
 
 
+async def is_staff(user_id: int) -> bool:
+    staff = (BaseUser.admin == True) | (BaseUser.superuser == True)  # noqa: E712
+    return bool(await BaseUser.exists().where((BaseUser.id == user_id) & staff))
+
+
 async def group_names(user_id: int) -> set[str]:
     rows = await Membership.select(Membership.group.name.as_alias("name")).where(
         Membership.user == user_id

@@ -14,6 +14,7 @@ from bandstand.commands.backup import backup, restore
 from bandstand.commands.check import check
 from bandstand.commands.demo import demo_command
 from bandstand.commands.release import release
+from bandstand.commands.reset2fa import reset2fa
 from bandstand.commands.sendtestemail import sendtestemail_command
 from bandstand.commands.serve import serve
 from bandstand.commands.setup import setup_command
@@ -27,6 +28,7 @@ def site_commands(features: Sequence[Feature]) -> list[Callable[..., Any]]:
     return [
         demo_command(features),
         superuser,
+        reset2fa,
         setup_command(features),
         release,
         serve,

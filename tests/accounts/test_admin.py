@@ -189,3 +189,13 @@ async def test_concurrent_first_requests_build_the_admin_once(
 
     assert len(built) == 1
     assert statuses == [200] * 6
+
+
+async def test_the_admins_html_login_renders_without_blocking_the_event_loop(
+    client: httpx.AsyncClient,
+) -> None:
+    # Rendered on the event loop from templates on disk; blockbuster fails a blocking read.
+    for _ in range(2):
+        page = await client.get("/admin/public/login/")
+        assert page.status_code == 200
+        assert "<form" in page.text

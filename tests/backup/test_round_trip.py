@@ -33,6 +33,7 @@ pytestmark = pytest.mark.engine_independent
 FRAMEWORK_TABLES = {
     "piccolo_user",
     "sessions",
+    "authenticator_secret",
     "group",
     "membership",
     "login_throttle",
@@ -170,7 +171,13 @@ def test_the_backup_holds_every_table_parents_first_and_each_file_once(source: S
         1,
     )
     assert header["engine"] == "sqlite"
-    assert set(header["migrations"]) == {"user", "session_auth", "bandstand", APP}
+    assert set(header["migrations"]) == {
+        "user",
+        "session_auth",
+        "mfa_authenticator",
+        "bandstand",
+        APP,
+    }
     # Every installed app's tables; Piccolo's `migration` table is the header's migrations.
     order = [table["name"] for table in header["tables"]]
     assert set(order) == FRAMEWORK_TABLES | STORAGE_TABLES | SAMPLE_TABLES

@@ -42,6 +42,24 @@ def test_jobs_run_in_the_web_process_by_default_in_development_only(
     assert load_settings(environ, env_file=None).jobs_in_process is in_process
 
 
+@pytest.mark.parametrize(
+    ("environ", "required"),
+    [
+        ({}, False),
+        ({"ENVIRONMENT": "production", "SECRET_KEY": STRONG_KEY}, True),
+        (
+            {"ENVIRONMENT": "production", "SECRET_KEY": STRONG_KEY, "STAFF_REQUIRE_2FA": "off"},
+            False,
+        ),
+        ({"STAFF_REQUIRE_2FA": "yes"}, True),
+    ],
+)
+def test_staff_need_a_second_factor_by_default_in_production_only(
+    environ: dict[str, str], required: bool
+) -> None:
+    assert load_settings(environ, env_file=None).staff_require_2fa is required
+
+
 def test_values_are_parsed_into_their_types() -> None:
     settings = load_settings(
         {

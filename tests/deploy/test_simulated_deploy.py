@@ -74,6 +74,9 @@ def platform_environment(database_url: str) -> dict[str, str]:
         SUPERUSER_EMAIL="admin@bandstand.example",
         SUPERUSER_PASSWORD=PASSWORD,
         LOGIN_FAILURES_PER_CLIENT=str(FAILURES_PER_CLIENT),
+        # The superuser uses the admin here without setting up the second factor production
+        # asks of staff; tests/accounts/test_two_factor.py takes staff through it.
+        STAFF_REQUIRE_2FA="false",
         WEB_CONCURRENCY="1",
         LOG_LEVEL="INFO",  # the suite's own is WARNING
         PYTHONUNBUFFERED="1",  # as the image sets it: each log line reaches the platform at once

@@ -15,6 +15,7 @@ APP_REGISTRY = AppRegistry(
     apps=[
         "piccolo.apps.user.piccolo_app",
         "piccolo_api.session_auth.piccolo_app",
+        "piccolo_api.mfa.authenticator.piccolo_app",
         "bandstand.piccolo_app",
         "tests.backup.sample_app.piccolo_app",
     ]

@@ -1,0 +1,29 @@
+"""`piccolo project reset2fa`: turn off an account's second factor, for someone who lost both
+their phone and their recovery codes. Whoever can run the site's commands can do it."""
+
+from __future__ import annotations
+
+import sys
+
+from piccolo.apps.user.tables import BaseUser
+
+
+async def reset2fa(username: str) -> None:
+    """
+    Turn off the second factor of the account USERNAME (which may then log in with its password
+    alone, and set up a new one from /account/two-factor), and end its sessions.
+
+    :param username:
+        the account's username.
+    """
+    from piccolo_api.session_auth.tables import SessionsBase
+
+    from bandstand.accounts.two_factor import turn_off
+
+    user = await BaseUser.select(BaseUser.id).where(BaseUser.username == username).first()
+    if user is None:
+        sys.exit(f"reset2fa: no account is named {username!r}")
+    if not await turn_off(user["id"]):
+        sys.exit(f"reset2fa: {username!r} has no second factor")
+    await SessionsBase.delete().where(SessionsBase.user_id == user["id"])
+    print(f"reset2fa: the second factor of {username!r} is off, and its sessions have ended")
