@@ -17,19 +17,26 @@ same rows.
 And a write the database refuses (a duplicate name, a row still referenced) is answered 422
 with the reason, as it should be, but logged at ERROR with a traceback: a person's typo in the
 admin, reported as a failure of the site.
+
+Every write that succeeds is written to the audit log (`bandstand.audit`): who, the row, and
+its fields before and after. The audit log's own table is read-only here.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
 import pydantic
+from piccolo.table import Table
 from piccolo_api.crud.endpoints import ParamException, Params, PiccoloCRUD
 from piccolo_api.crud.exceptions import MalformedQuery
 from starlette.requests import Request
 from starlette.responses import Response
 
+from bandstand.audit.log import Changes, changed, created, deleted, record, secret_fields
+from bandstand.audit.tables import AuditEntry
 from bandstand.forms import NO_NUL
 
 # Where piccolo_api logs the database errors it answers with a 422.
@@ -37,6 +44,11 @@ CONSTRAINT_LOGGER = "piccolo_api.crud.exceptions"
 
 
 class AdminCRUD(PiccoloCRUD):
+    def __init__(self, table: type[Table], *args: Any, **kwargs: Any) -> None:
+        if table is AuditEntry:
+            kwargs["read_only"] = True
+        super().__init__(table, *args, **kwargs)
+
     def _split_params(self, params: dict[str, Any]) -> Params:
         try:
             return super()._split_params(params)
@@ -62,17 +74,90 @@ class AdminCRUD(PiccoloCRUD):
     async def post_single(self, request: Request, data: dict[str, Any]) -> Response:
         if holds_nul(data):
             return Response(NO_NUL, status_code=400)
-        return await super().post_single(request, data)  # type: ignore[no-any-return]
+        response = await super().post_single(request, data)
+        if response.status_code == 201:
+            row_id = _created_id(response.body)
+            after = await self._row(row_id) if row_id is not None else None
+            await self._audit(request, "create", row_id, created(after or data, self._secret))
+        return response  # type: ignore[no-any-return]
 
     async def put_single(self, request: Request, row_id: Any, data: dict[str, Any]) -> Response:
         if holds_nul(data):
             return Response(NO_NUL, status_code=400)
-        return await super().put_single(request, row_id, data)  # type: ignore[no-any-return]
+        return await self._update(super().put_single, request, row_id, data)
 
     async def patch_single(self, request: Request, row_id: Any, data: dict[str, Any]) -> Response:
         if holds_nul(data):
             return Response(NO_NUL, status_code=400)
-        return await super().patch_single(request, row_id, data)  # type: ignore[no-any-return]
+        return await self._update(super().patch_single, request, row_id, data)
+
+    async def delete_single(self, request: Request, row_id: Any) -> Response:
+        before = await self._row(row_id)
+        response = await super().delete_single(request, row_id)
+        if response.status_code < 300 and before is not None:
+            await self._audit(request, "delete", row_id, deleted(before, self._secret))
+        return response  # type: ignore[no-any-return]
+
+    async def delete_all(self, request: Request, params: dict[str, Any] | None = None) -> Response:
+        # The rows the filters pick, read as the delete will pick them.
+        try:
+            query = self._apply_filters(
+                self.table.select(), self._split_params(self._clean_data(params or {}))
+            )
+            before = await query
+        except (ParamException, MalformedQuery):
+            before = []  # the delete refuses the same filters with a 400
+        response = await super().delete_all(request, params)
+        if response.status_code < 300:
+            primary_key = self.table._meta.primary_key._meta.name
+            for row in before:
+                changes = deleted(row, self._secret)
+                await self._audit(request, "delete", row[primary_key], changes)
+        return response  # type: ignore[no-any-return]
+
+    @property
+    def _secret(self) -> frozenset[str]:
+        return secret_fields(self.table)
+
+    async def _row(self, row_id: Any) -> dict[str, Any] | None:
+        table = self.table
+        try:
+            row = await table.select().where(table._meta.primary_key == row_id).first()
+        except ValueError:  # a primary key of the wrong kind: the write refuses it too
+            return None
+        return row
+
+    async def _update(
+        self, write: Any, request: Request, row_id: Any, data: dict[str, Any]
+    ) -> Response:
+        before = await self._row(row_id)
+        response = await write(request, row_id, data)
+        if response.status_code < 300 and before is not None:
+            after = await self._row(row_id) or {}
+            await self._audit(request, "update", row_id, changed(before, after, self._secret))
+        return response  # type: ignore[no-any-return]
+
+    async def _audit(self, request: Request, action: str, row_id: Any, changes: Changes) -> None:
+        user = getattr(request.user, "user", None)  # piccolo_api's session user
+        await record(
+            action,
+            scope=request.scope,
+            actor_id=getattr(user, "id", None),
+            actor=getattr(user, "username", ""),
+            target=(self.table._meta.tablename, row_id),
+            changes=changes,
+            source="admin",
+        )
+
+
+def _created_id(body: bytes) -> Any:
+    """The primary key of the row piccolo_api says it created: `[{"id": 7}]` or `{"id": 7}`."""
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        return None
+    first = answer[0] if isinstance(answer, list) and answer else answer
+    return next(iter(first.values()), None) if isinstance(first, dict) else None
 
 
 def holds_nul(value: object) -> bool:

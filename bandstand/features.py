@@ -17,6 +17,8 @@ from piccolo.table import Table
 
 from bandstand.accounts import tables as accounts_tables
 from bandstand.accounts import tasks as accounts_tasks
+from bandstand.audit import tables as audit_tables
+from bandstand.audit import tasks as audit_tasks
 from bandstand.email import tasks as email_tasks
 from bandstand.jobs import staff_tasks
 from bandstand.jobs import tables as jobs_tables
@@ -103,6 +105,12 @@ FRAMEWORK_FEATURES: tuple[Feature, ...] = (
             accounts_tasks.send_address_change,
             accounts_tasks.send_address_changed,
         ),
+    ),
+    Feature(
+        "audit",
+        tables=audit_tables.TABLES,
+        admin="bandstand.audit.admin",
+        tasks=(audit_tasks.prune_audit_log,),
     ),
 )
 

@@ -8,7 +8,7 @@ Like Django's contrib apps, the framework ships the migrations of its tables
 from collections.abc import Sequence
 from pathlib import Path
 
-from piccolo.conf.apps import AppConfig, Command
+from piccolo.conf.apps import AppConfig
 
 from bandstand.commands import site_commands
 from bandstand.features import FRAMEWORK_FEATURES, Feature
@@ -33,5 +33,5 @@ def site_app_config(
         migrations_folder_path=str(migrations_folder),
         table_classes=[table for feature in features for table in feature.tables],
         migration_dependencies=[USERS_APP, "bandstand.piccolo_app"],
-        commands=[Command(callable=command) for command in site_commands(features)],
+        commands=[*site_commands(features)],
     )

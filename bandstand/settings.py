@@ -72,6 +72,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     # Staff (and superusers) turn on two-factor sign-in before they reach /admin or any staff
     # page. `load_settings` makes it the default when ENVIRONMENT=production.
     staff_require_2fa: bool = False
+    # The audit log's entries are deleted this long after they were written, every night.
+    audit_retention_days: Annotated[int, msgspec.Meta(ge=1)] = 365
     # The chat's LLM: any OpenAI-compatible chat-completions API. Without a key, a built-in
     # offline provider answers, so the demo works with no network.
     llm_base_url: str = "https://openrouter.ai/api/v1"

@@ -26,6 +26,7 @@ from bandstand.accounts import throttle
 from bandstand.accounts.sessions import SESSION_COOKIE
 from bandstand.accounts.two_factor import is_enrolled
 from bandstand.accounts.users import find_user_id, is_staff, verify_login
+from bandstand.audit.log import record
 from bandstand.settings import Settings
 
 LOGIN_PATH = "/public/login/"
@@ -98,9 +99,12 @@ async def throttled_login(
     await admin(scope, replay, watch)
     if session_set:
         await throttle.login_succeeded(client, account)
+        await record("login", scope=scope, actor_id=user_id, source="admin")
     elif CODE_REQUIRED in answer and not _text(fields, "mfa_code"):
         # The right password, and the code still to come: that attempt was no failure.
         await throttle.refund(client, account)
+    else:
+        await record("login.failed", scope=scope, actor_id=user_id, actor=username, source="admin")
 
 
 def _sets_session(header: bytes) -> bool:

@@ -18,6 +18,7 @@ from bandstand.accounts.email_addresses import MAX_ADDRESS_LENGTH
 from bandstand.accounts.password_reset import account_for, reset_password
 from bandstand.accounts.sessions import end_other_sessions
 from bandstand.accounts.tasks import send_password_reset
+from bandstand.audit.log import record
 from bandstand.settings import Settings
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
@@ -111,6 +112,7 @@ async def set_new_password(
         return _invalid_link()
     # Whoever knew the old password is logged out everywhere.
     await end_other_sessions(user_id, keep="")
+    await record("password.reset", scope=request.scope, actor_id=user_id)
     flash(request, "Your password is changed. Log in with the new one.", "success")
     return Redirect("/login", status_code=303)
 

@@ -41,6 +41,7 @@ from bandstand.accounts.users import (
     set_password,
     verify_login,
 )
+from bandstand.audit.log import record
 from bandstand.database.errors import UNIQUE_VIOLATIONS
 from bandstand.settings import Settings
 
@@ -60,7 +61,8 @@ async def login(
 ) -> Template | Redirect:
     username = data.username.strip()
     client = throttle.client_key(request.client.host if request.client else "unknown")
-    account = throttle.account_key(username, await find_user_id(username))
+    named = await find_user_id(username)
+    account = throttle.account_key(username, named)
 
     def refuse(error: str, status_code: int) -> Template:
         context = {"next": safe_next(data.next), "username": username, "error": error}
@@ -73,6 +75,7 @@ async def login(
         )
     user_id = await verify_login(username, data.password)
     if user_id is None:
+        await record("login.failed", scope=request.scope, actor_id=named, actor=username[:255])
         return refuse("Invalid username or password.", HTTP_400_BAD_REQUEST)
     if await is_enrolled(user_id):
         # The password's attempt is given back, but the account's failures stand until the
@@ -80,6 +83,7 @@ async def login(
         await throttle.refund(client, account)
         return ask_for_code(user_id, safe_next(data.next), settings)
     await throttle.login_succeeded(client, account)
+    await record("login", scope=request.scope, actor_id=user_id)
     # A new token at every login: a session id planted before login is worthless after it.
     token = await start_session(user_id, settings, replaces=request.cookies.get(SESSION_COOKIE))
     return logged_in(token, safe_next(data.next), settings)
@@ -89,6 +93,10 @@ async def login(
 async def logout(request: UserRequest, settings: NamedDependency[Settings]) -> Redirect:
     if token := request.cookies.get(SESSION_COOKIE):
         await end_session(token)
+    if request.user is not None:
+        await record(
+            "logout", scope=request.scope, actor_id=request.user.id, actor=request.user.username
+        )
     response = Redirect("/", status_code=303)
     clear_session_cookie(response, settings)
     return response
@@ -121,6 +129,7 @@ async def change_password(
     if error:
         return await account_page(user, error=error, status_code=HTTP_400_BAD_REQUEST)
     await end_other_sessions(user.id, keep=request.auth)
+    await record("password.change", scope=request.scope, actor_id=user.id, actor=user.username)
     return Redirect("/account?changed=true", status_code=303)
 
 
@@ -158,6 +167,7 @@ async def signup(
         form = SignupForm(username=username, email=data.email.strip())
         context = {"form": form, "error": error}
         return Template("accounts/signup.html", context=context, status_code=HTTP_400_BAD_REQUEST)
+    await record("signup", scope=request.scope, actor_id=user_id, actor=username)
     await send_email_confirmation.enqueue(user_id)
     flash(
         request, f"Welcome! To confirm your address, open the link we sent to {email}.", "success"

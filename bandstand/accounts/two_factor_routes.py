@@ -34,6 +34,7 @@ from bandstand.accounts.two_factor import (
     turn_off,
 )
 from bandstand.accounts.users import check_password
+from bandstand.audit.log import record
 from bandstand.settings import Settings
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
@@ -104,8 +105,10 @@ async def enter_code(
         refusal = f"Too many failed logins. Try again in {minutes} minutes."
         return _code_page(refusal, HTTP_429_TOO_MANY_REQUESTS)
     if not await TotpSecret.authenticate(user_id, data.code, encryption(settings)):
+        await record("login.code_failed", scope=request.scope, actor_id=user_id)
         return _code_page("That code is not right, or was used already.", HTTP_400_BAD_REQUEST)
     await throttle.login_succeeded(client, account)
+    await record("login", scope=request.scope, actor_id=user_id)
     token = await start_session(user_id, settings, replaces=request.cookies.get(SESSION_COOKIE))
     response = logged_in(token, safe_next(target), settings)
     response.delete_cookie(PENDING_COOKIE, path=CODE_PATH)
@@ -131,6 +134,11 @@ async def _status_page(
         "error": error,
     }
     return Template("accounts/two_factor.html", context=context, status_code=status_code)
+
+
+async def _audit(request: UserRequest, action: str) -> None:
+    user = _user(request)
+    await record(action, scope=request.scope, actor_id=user.id, actor=user.username)
 
 
 def _user(request: UserRequest) -> CurrentUser:
@@ -212,6 +220,7 @@ async def confirm_setup(
     _, codes = await TotpSecret.create_new(user.id, encryption(settings), secret=secret)
     # The code just typed is spent: it cannot also log in.
     await TotpSecret.authenticate(user.id, data.code, encryption(settings))
+    await _audit(request, "two_factor.enable")
     return _recovery_codes_page(codes, next)
 
 
@@ -233,6 +242,7 @@ async def new_recovery_codes(
         return await _status_page(
             user, settings, error="Two-factor sign-in is off.", status_code=400
         )
+    await _audit(request, "two_factor.recovery_codes")
     return _recovery_codes_page(codes, "")
 
 
@@ -247,6 +257,7 @@ async def disable(
         return await _status_page(
             user, settings, error="Two-factor sign-in is off.", status_code=400
         )
+    await _audit(request, "two_factor.disable")
     return await _status_page(user, settings, message="Two-factor sign-in is off.")
 
 

@@ -10,6 +10,9 @@ all of them (tests/core/test_startup.py).
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from piccolo.conf.apps import Command
+
+from bandstand.commands.audit_export import audit_export
 from bandstand.commands.backup import backup, restore
 from bandstand.commands.check import check
 from bandstand.commands.demo import demo_command
@@ -24,8 +27,8 @@ from bandstand.commands.worker import worker_command
 from bandstand.features import Feature
 
 
-def site_commands(features: Sequence[Feature]) -> list[Callable[..., Any]]:
-    return [
+def site_commands(features: Sequence[Feature]) -> list[Command]:
+    commands: list[Callable[..., Any]] = [
         demo_command(features),
         superuser,
         reset2fa,
@@ -38,4 +41,8 @@ def site_commands(features: Sequence[Feature]) -> list[Callable[..., Any]]:
         check,
         sendtestemail_command(features),
         worker_command(features),
+    ]
+    return [
+        *(Command(callable=command) for command in commands),
+        Command(callable=audit_export, command_name="audit-export"),
     ]

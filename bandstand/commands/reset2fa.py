@@ -3,6 +3,7 @@ their phone and their recovery codes. Whoever can run the site's commands can do
 
 from __future__ import annotations
 
+import getpass
 import sys
 
 from piccolo.apps.user.tables import BaseUser
@@ -19,6 +20,7 @@ async def reset2fa(username: str) -> None:
     from piccolo_api.session_auth.tables import SessionsBase
 
     from bandstand.accounts.two_factor import turn_off
+    from bandstand.audit.log import record
 
     user = await BaseUser.select(BaseUser.id).where(BaseUser.username == username).first()
     if user is None:
@@ -26,4 +28,18 @@ async def reset2fa(username: str) -> None:
     if not await turn_off(user["id"]):
         sys.exit(f"reset2fa: {username!r} has no second factor")
     await SessionsBase.delete().where(SessionsBase.user_id == user["id"])
+    # Whoever ran it, as the machine knows them: the command has no login of its own.
+    await record(
+        "two_factor.reset",
+        actor=f"cli:{_operator()}",
+        target=("piccolo_user", user["id"]),
+        source="cli",
+    )
     print(f"reset2fa: the second factor of {username!r} is off, and its sessions have ended")
+
+
+def _operator() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name in the environment, no passwd entry
+        return "unknown"

@@ -19,6 +19,7 @@ from litestar.response.sse import ServerSentEventMessage
 from litestar.types import ControllerRouterHandler
 
 from bandstand.accounts.guards import requires_staff, requires_superuser
+from bandstand.audit.log import record_request
 from bandstand.demo import DEMO_ACTIONS
 from bandstand.jobs.errors import JobsError
 from bandstand.jobs.queue import JobQueue, JobState, JobStatus
@@ -118,6 +119,7 @@ async def cancel_job(
         flash(request, f"The job had already ended ({state.status}).", "info")
     else:
         await jobs.cancel(state.id)
+        await record_request(request, "job.cancel", target=("job", state.id))
         flash(request, "Job cancelled.", "success")
     return Redirect(f"/jobs/{state.id}", status_code=303)
 
@@ -132,33 +134,42 @@ async def retry_job(
     except JobsError as error:
         flash(request, str(error), "error")
         return Redirect(f"/jobs/{state.id}", status_code=303)
+    await record_request(
+        request, "job.retry", target=("job", state.id), changes={"job": [state.id, again.id]}
+    )
     flash(request, "Queued again as a new job.", "success")
     return Redirect(f"/jobs/{again.id}", status_code=303)
 
 
 @post("/jobs/demo/{action:str}", guards=[requires_staff], include_in_schema=False)
-async def start_demo(action: FromPath[str]) -> Redirect:
+async def start_demo(request: Request[Any, Any, Any], action: FromPath[str]) -> Redirect:
     if action not in DEMO_ACTIONS:
         raise NotFoundException(f"No demo action {action!r}.")
     job = await demo_data.using(unique="bandstand.demo_data").enqueue(action)
+    await record_request(request, f"demo.{action}", target=("job", job.id))
     return Redirect(f"/jobs/{job.id}", status_code=303)
 
 
 # A backup holds every table, password hashes included: more than staff may see.
 @post("/jobs/backup", guards=[requires_superuser], include_in_schema=False)
-async def start_backup() -> Redirect:
+async def start_backup(request: Request[Any, Any, Any]) -> Redirect:
     job = await take_backup.using(unique="bandstand.backup").enqueue()
+    await record_request(request, "backup.start", target=("job", job.id))
     return Redirect(f"/jobs/{job.id}", status_code=303)
 
 
 @get("/jobs/backups/{name:str}", guards=[requires_superuser], include_in_schema=False)
-async def download_backup(name: FromPath[str], settings: NamedDependency[Settings]) -> File:
+async def download_backup(
+    request: Request[Any, Any, Any], name: FromPath[str], settings: NamedDependency[Settings]
+) -> File:
     # Only names the backup job makes: nothing else in (or outside) the folder is served.
     if not BACKUP_NAME.fullmatch(name):
         raise NotFoundException("No such backup.")
     path = settings.path(settings.backup_root) / name
     if not await asyncio.to_thread(path.is_file):
         raise NotFoundException("No such backup.")
+    # Every table, password hashes included, leaves the site: who took it is kept.
+    await record_request(request, "backup.download", target=("backup", name))
     return File(path, filename=name, media_type="application/gzip")
 
 

@@ -3,9 +3,9 @@ cookie and the CSRF token in the `x-site-csrf` header, as the site's own pages d
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Controller, delete, get, post, put
+from litestar import Controller, Request, delete, get, post, put
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import Body, FromPath, FromQuery, Parameter
@@ -13,6 +13,7 @@ from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from bandstand.accounts.guards import requires_staff
 from bandstand.accounts.schemas import STAFF_REQUIRED, refusal
+from bandstand.audit.log import record_change
 from bandstand.forms import FieldError
 from bandstand.ids import PageNumber, RowId
 from project.catalog import queries
@@ -24,6 +25,9 @@ from project.catalog.schemas import (
     ProductPage,
     Sort,
 )
+from project.catalog.tables import Product
+
+AnyRequest = Request[Any, Any, Any]
 
 PageSize = Annotated[int, Parameter(ge=1, le=MAX_PAGE_SIZE, description="Items per page.")]
 # ProductIn refuses fields it doesn't know (forbid_unknown_fields); the schema says so.
@@ -77,8 +81,10 @@ class ProductController(Controller):
         return product
 
     @post(guards=[requires_staff], summary="Create a product (staff)", responses=STAFF_REQUIRED)
-    async def create_product(self, data: ProductBody) -> ProductOut:
-        return await _saved(data, None)
+    async def create_product(self, request: AnyRequest, data: ProductBody) -> ProductOut:
+        product = await _saved(data, None)
+        await record_change(request, "create", Product, product.id, after=product)
+        return product
 
     @put(
         "/{product_id:int}",
@@ -86,8 +92,13 @@ class ProductController(Controller):
         summary="Replace a product (staff)",
         responses={**STAFF_REQUIRED, **NOT_FOUND},
     )
-    async def replace_product(self, product_id: FromPath[RowId], data: ProductBody) -> ProductOut:
-        return await _saved(data, product_id)
+    async def replace_product(
+        self, request: AnyRequest, product_id: FromPath[RowId], data: ProductBody
+    ) -> ProductOut:
+        before = await queries.get_product(product_id)
+        product = await _saved(data, product_id)
+        await record_change(request, "update", Product, product_id, before, product)
+        return product
 
     @delete(
         "/{product_id:int}",
@@ -96,9 +107,11 @@ class ProductController(Controller):
         summary="Delete a product (staff)",
         responses={**STAFF_REQUIRED, **NOT_FOUND},
     )
-    async def delete_product(self, product_id: FromPath[RowId]) -> None:
+    async def delete_product(self, request: AnyRequest, product_id: FromPath[RowId]) -> None:
+        before = await queries.get_product(product_id)
         if not await queries.delete_product(product_id):
             raise NotFoundException("No such product.")
+        await record_change(request, "delete", Product, product_id, before=before)
 
 
 async def _saved(data: ProductIn, product_id: int | None) -> ProductOut:

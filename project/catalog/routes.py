@@ -15,11 +15,13 @@ from litestar.status_codes import HTTP_400_BAD_REQUEST
 from litestar.types import ControllerRouterHandler
 
 from bandstand.accounts.guards import requires_staff
+from bandstand.audit.log import record_change
 from bandstand.forms import FieldError, validate_form
 from bandstand.ids import RowId
 from bandstand.pagination import within_pages
 from project.catalog import api, queries
 from project.catalog.schemas import PAGE_SIZE, ProductIn, ProductOut, Sort
+from project.catalog.tables import Product
 
 SORT_LABELS: dict[Sort, str] = {
     "name": "Name, A to Z",
@@ -71,6 +73,7 @@ async def create_product(request: Request[Any, Any, Any]) -> Template | Redirect
         product = await queries.save_product(result.value)
     except FieldError as error:
         return await _form(None, form, {error.field: error.message})
+    await record_change(request, "create", Product, product.id, after=product)
     flash(request, f"Added {product.name}.", "success")
     return Redirect(f"/products/{product.id}", status_code=303)
 
@@ -103,6 +106,7 @@ async def update_product(
         return await _form(existing, form, {error.field: error.message})
     except LookupError:  # deleted by someone else since the form was opened
         raise NotFoundException("No such product.") from None
+    await record_change(request, "update", Product, product.id, existing, product)
     flash(request, f"Saved {product.name}.", "success")
     return Redirect(f"/products/{product.id}", status_code=303)
 
@@ -110,7 +114,8 @@ async def update_product(
 @post("/products/{product_id:int}/delete", guards=[requires_staff], include_in_schema=False)
 async def delete_product(request: Request[Any, Any, Any], product_id: FromPath[RowId]) -> Redirect:
     product = await _found(product_id)
-    await queries.delete_product(product_id)
+    if await queries.delete_product(product_id):
+        await record_change(request, "delete", Product, product_id, before=product)
     flash(request, f"Deleted {product.name}.", "success")
     return Redirect("/products", status_code=303)
 

@@ -20,6 +20,7 @@ from litestar.status_codes import HTTP_400_BAD_REQUEST
 from litestar.types import ControllerRouterHandler
 
 from bandstand.accounts.guards import requires_staff
+from bandstand.audit.log import record_change
 from bandstand.forms import FieldError, validate_form
 from bandstand.ids import RowId
 from bandstand.jobs import JobQueue
@@ -29,6 +30,7 @@ from bandstand.storage.base import Storage, new_key
 from bandstand.storage.images import ACCEPTED, CleanImage, UploadRejected, check_image
 from project.webinars import api, queries
 from project.webinars.schemas import RegistrationIn
+from project.webinars.tables import Registrant
 from project.webinars.tasks import UPLOAD_FOLDER, process_photo
 
 PAGE_SIZE = 20
@@ -150,6 +152,8 @@ async def upload_photo(
     await process_photo.using(job_id=job_id).enqueue(
         registrant_id, upload, settings.upload_max_bytes
     )
+    after = await queries.get_registrant(registrant_id)
+    await record_change(request, "update", Registrant, registrant_id, registrant, after)
     flash(request, "Photo uploaded: it shows here once it is processed.", "success")
     return Redirect(f"/webinars/registrants/{registrant_id}", status_code=303)
 
@@ -170,10 +174,13 @@ async def delete_photo(
 async def _photo_changed(
     request: Request[Any, Any, Any], storage: Storage, registrant_id: int, image: CleanImage | None
 ) -> Redirect:
+    before = await _found(registrant_id)
     try:
         await queries.set_photo(storage, registrant_id, image)
     except LookupError:  # deleted by someone else meanwhile
         raise NotFoundException("No such registrant.") from None
+    after = await queries.get_registrant(registrant_id)
+    await record_change(request, "update", Registrant, registrant_id, before, after)
     flash(request, "Photo saved." if image else "Photo removed.", "success")
     return Redirect(f"/webinars/registrants/{registrant_id}", status_code=303)
 

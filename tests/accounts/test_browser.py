@@ -1,14 +1,20 @@
 """The README's path, in a real browser against a real server: create a superuser with the
-documented command, log in at /login, open /admin, edit a row, log out."""
+documented command, log in at /login, open /admin, edit a row, log out; and, with
+STAFF_REQUIRE_2FA, set up two-factor sign-in on the way to the admin and log in with a code."""
 
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Iterator
 
+import pyotp
+import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.support.accounts import SITE_PASSWORD
+from tests.support.accounts import SITE_PASSWORD, prepare_site_database
 from tests.support.browser import screenshot_path
+from tests.support.live_server import live_server
 
 
 def test_log_in_edit_a_row_in_the_admin_and_log_out(site: str, browser: Browser) -> None:
@@ -46,4 +52,50 @@ def test_log_in_edit_a_row_in_the_admin_and_log_out(site: str, browser: Browser)
     assert admin_api.status == 401
     page.goto(f"{site}/account")
     expect(page).to_have_url(re.compile(r"/login\?next=%2Faccount$"))
+    page.close()
+
+
+@pytest.fixture
+def strict_site(fresh_database_url: str) -> Iterator[str]:
+    """The README's site with STAFF_REQUIRE_2FA, as production has it."""
+    prepare_site_database(fresh_database_url)
+    with live_server(DATABASE_URL=fresh_database_url, STAFF_REQUIRE_2FA="true") as base:
+        yield base
+
+
+def test_a_superuser_sets_up_two_factor_sign_in_and_logs_in_with_a_code(
+    strict_site: str, browser: Browser
+) -> None:
+    site, page = strict_site, browser.new_page()
+    page.goto(f"{site}/login")
+    page.fill("#username", "admin")
+    page.fill("#password", SITE_PASSWORD)
+    page.click("main button[type=submit]")
+
+    # The admin waits for the second factor.
+    page.goto(f"{site}/admin/")
+    expect(page).to_have_url(f"{site}/account/two-factor?next=%2Fadmin%2F")
+    page.fill("#setup_password", SITE_PASSWORD)
+    page.get_by_role("button", name="Turn on two-factor sign-in").click()
+    qr = page.locator("img[alt='QR code of your two-factor key']")
+    expect(qr).to_be_visible()
+    assert page.evaluate("img => img.naturalWidth", qr.element_handle()) > 0
+    totp = pyotp.TOTP(page.locator("#secret").inner_text().replace(" ", ""))
+    page.screenshot(path=screenshot_path("two-factor-setup"))
+    page.fill("#code", totp.now())
+    page.click("main button[type=submit]")
+    expect(page.locator("ul.recovery-codes li")).to_have_count(10)
+    page.click("text=Continue")
+    expect(page.get_by_role("heading", name="Welcome to Bandstand admin")).to_be_visible()
+
+    page.goto(f"{site}/account")
+    page.click("text=Log out")
+    page.goto(f"{site}/login?next=/admin/")
+    page.fill("#username", "admin")
+    page.fill("#password", SITE_PASSWORD)
+    page.click("main button[type=submit]")
+    expect(page).to_have_url(f"{site}/login/code")
+    page.fill("#code", totp.at(int(time.time()) + totp.interval))  # the next period's, unused
+    page.click("main button[type=submit]")
+    expect(page.get_by_role("heading", name="Welcome to Bandstand admin")).to_be_visible()
     page.close()

@@ -16,6 +16,7 @@ from bandstand.accounts.sessions import SESSION_COOKIE
 from bandstand.accounts.tables import LoginThrottle
 from bandstand.accounts.two_factor import TotpSecret, encryption, is_enrolled
 from bandstand.accounts.two_factor_routes import PENDING_COOKIE, PENDING_SECONDS
+from bandstand.audit.tables import AuditEntry
 from bandstand.settings import get_settings
 from bandstand.testing.accounts import PASSWORD, People, csrf_token, log_in
 from bandstand.testing.apps import build_app, client_for
@@ -38,6 +39,16 @@ class Enrolment:
         """The code of the current period or of one after it (each is accepted once)."""
         when = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=30 * periods_ahead)
         return self.totp.at(when)
+
+
+async def actions(prefix: str) -> list[tuple[str, int | None]]:
+    """The audit log's entries whose action starts with `prefix`: (action, who), in order."""
+    rows = (
+        await AuditEntry.select(AuditEntry.action, AuditEntry.actor_id)
+        .where(AuditEntry.action.like(f"{prefix}%"))
+        .order_by(AuditEntry.id)
+    )
+    return [(row["action"], row["actor_id"]) for row in rows]
 
 
 async def post_form(
@@ -66,8 +77,20 @@ async def enrol(client: httpx.AsyncClient, username: str) -> Enrolment:
     )
     assert done.status_code == 200, done.text
     codes = CODES.findall(done.text)
-    await client.post("/logout", data={"_csrf_token": await csrf_token(client, "/account")})
+    await log_out(client)
     return Enrolment(totp.secret, codes)
+
+
+async def log_out(client: httpx.AsyncClient) -> None:
+    await client.post("/logout", data={"_csrf_token": await csrf_token(client, "/account")})
+
+
+async def logged_in_with_a_code(client: httpx.AsyncClient, username: str) -> Enrolment:
+    """`username` with two-factor sign-in on, logged in with a code, as a person would."""
+    enrolment = await enrol(client, username)
+    await log_in(client, username)
+    assert (await enter_code(client, enrolment.code(1))).status_code == 303
+    return enrolment
 
 
 async def enter_code(client: httpx.AsyncClient, code: str) -> httpx.Response:
@@ -106,6 +129,7 @@ async def test_turning_it_on_shows_a_qr_code_and_waits_for_a_right_code(
     codes = CODES.findall(done.text)
     assert len(set(codes)) == 10
     assert await is_enrolled(people.plain)
+    assert await actions("two_factor.") == [("two_factor.enable", people.plain)]
     # Kept encrypted and hashed: neither the secret nor a code is in the row as shown.
     row = await TotpSecret.select().where(TotpSecret.user_id == people.plain).first()
     assert row is not None
@@ -191,7 +215,7 @@ async def test_a_code_is_accepted_once_even_by_requests_at_once(
             group.start_soon(attempt)
 
     assert sorted(statuses) == [303, 400, 400, 400]
-    await client.post("/logout", data={"_csrf_token": await csrf_token(client, "/account")})
+    await log_out(client)
     await log_in(client, "plain")
     again = await enter_code(client, code)
     assert again.status_code == 400
@@ -207,7 +231,7 @@ async def test_a_recovery_code_logs_in_once(client: httpx.AsyncClient, people: P
     page = await client.get("/account/two-factor")
     assert "9 of your recovery codes are unused" in page.text
 
-    await client.post("/logout", data={"_csrf_token": await csrf_token(client, "/account")})
+    await log_out(client)
     await log_in(client, "plain")
     assert (await enter_code(client, first)).status_code == 400
     # Typed as people type them: in capitals, without the dash.
@@ -233,6 +257,7 @@ async def test_code_guesses_are_throttled_and_the_password_does_not_reset_them(
     assert "Too many failed logins" in blocked.text
     assert (await log_in(client, "plain")).status_code == 429
     assert await SessionsBase.count() == 0
+    assert await actions("login.code_failed") == [("login.code_failed", people.plain)] * limit
 
 
 async def test_a_pending_login_that_is_not_ours_is_refused(
@@ -255,9 +280,7 @@ async def test_a_pending_login_that_is_not_ours_is_refused(
 
 
 async def test_turning_it_off_needs_the_password(client: httpx.AsyncClient, people: People) -> None:
-    enrolment = await enrol(client, "plain")
-    await log_in(client, "plain")
-    await enter_code(client, enrolment.code(1))
+    await logged_in_with_a_code(client, "plain")
 
     refused = await post_form(
         client, "/account/two-factor/disable", {"current_password": "wrong password"}
@@ -268,16 +291,18 @@ async def test_turning_it_off_needs_the_password(client: httpx.AsyncClient, peop
     done = await post_form(client, "/account/two-factor/disable", {"current_password": PASSWORD})
     assert done.status_code == 200
     assert not await is_enrolled(people.plain)
-    await client.post("/logout", data={"_csrf_token": await csrf_token(client, "/account")})
+    assert await actions("two_factor.") == [
+        ("two_factor.enable", people.plain),
+        ("two_factor.disable", people.plain),
+    ]
+    await log_out(client)
     assert (await log_in(client, "plain")).headers["location"] == "/"
 
 
 async def test_new_recovery_codes_replace_the_old_ones(
     client: httpx.AsyncClient, people: People
 ) -> None:
-    enrolment = await enrol(client, "plain")
-    await log_in(client, "plain")
-    await enter_code(client, enrolment.code(1))
+    enrolment = await logged_in_with_a_code(client, "plain")
 
     page = await post_form(
         client, "/account/two-factor/recovery-codes", {"current_password": PASSWORD}
@@ -286,6 +311,7 @@ async def test_new_recovery_codes_replace_the_old_ones(
 
     assert len(fresh) == 10
     assert not set(fresh) & set(enrolment.recovery_codes)
+    assert ("two_factor.recovery_codes", people.plain) in await actions("two_factor.")
     assert not await TotpSecret.authenticate(
         people.plain, enrolment.recovery_codes[0], encryption(get_settings())
     )
@@ -326,6 +352,8 @@ async def test_the_admins_login_asks_for_the_code_and_counts_it(
     )
     assert done.status_code == 200, done.text
     assert (await client.get("/admin/api/tables/")).status_code == 200
+    logins = await AuditEntry.select(AuditEntry.source).where(AuditEntry.action == "login")
+    assert {"source": "admin"} in logins
 
 
 async def test_the_admins_html_login_failures_are_counted(
@@ -394,15 +422,18 @@ async def test_the_admins_login_sends_unenrolled_staff_to_set_it_up(
 async def test_reset2fa_turns_it_off_and_ends_the_sessions(
     client: httpx.AsyncClient, people: People
 ) -> None:
-    enrolment = await enrol(client, "plain")
-    await log_in(client, "plain")
-    await enter_code(client, enrolment.code(1))
+    await logged_in_with_a_code(client, "plain")
 
     done = await piccolo("project", "reset2fa", "plain")
 
     assert done.returncode == 0, done.stderr
     assert not await is_enrolled(people.plain)
     assert await SessionsBase.count() == 0
+    reset = await AuditEntry.select().where(AuditEntry.action == "two_factor.reset").first()
+    assert reset is not None
+    assert (reset["source"], reset["target_table"]) == ("cli", "piccolo_user")
+    assert reset["target_id"] == str(people.plain)
+    assert reset["actor"].startswith("cli:")
     again = await piccolo("project", "reset2fa", "plain")
     assert again.returncode == 1
     assert b"has no second factor" in again.stderr

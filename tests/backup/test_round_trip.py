@@ -39,6 +39,7 @@ FRAMEWORK_TABLES = {
     "login_throttle",
     "verified_email",
     "job_worker",
+    "audit_entry",
 }
 STORAGE_TABLES = {"media_file"}
 SAMPLE_TABLES = {"shelf", "item"}

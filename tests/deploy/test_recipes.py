@@ -198,7 +198,9 @@ recipes = pytest.mark.parametrize("load", RECIPES, ids=lambda load: load.__name_
 
 def test_the_procfile_runs_the_project_commands() -> None:
     assert procfile() == {"release": RELEASE, "web": START}
-    registered = {command.__name__ for command in site_commands(())}
+    registered = {
+        command.command_name or command.callable.__name__ for command in site_commands(())
+    }
     assert {START.split()[-1], RELEASE.split()[-1]} <= registered
     assert dockerfile_cmd() == START
 

@@ -11,6 +11,7 @@ import anyio
 import httpx
 import pytest
 
+from bandstand.audit.tables import AuditEntry
 from bandstand.jobs import JobQueue
 from bandstand.jobs.queue import active_queue
 from bandstand.testing.accounts import People, csrf_token, log_in
@@ -19,6 +20,14 @@ from bandstand.testing.sse import parse_sse
 from tests.jobs.tasks import JobRun, create_tables, flaky, record
 
 pytestmark = pytest.mark.usefixtures("people")
+
+
+async def audited(action: str) -> list[tuple[str, str]]:
+    """Who did `action` to what, as the audit log has it."""
+    rows = await AuditEntry.select(AuditEntry.actor, AuditEntry.target_id).where(
+        AuditEntry.action == action
+    )
+    return [(row["actor"], row["target_id"]) for row in rows]
 
 
 @pytest.fixture
@@ -101,6 +110,7 @@ async def test_a_scheduled_job_is_cancelled_from_its_page(
     assert (await job.state()).status == "cancelled"
     again = await site.get(response.headers["location"])
     assert "Run again" in again.text
+    assert await audited("job.cancel") == [("staff", job.id)]
 
 
 async def test_a_failed_job_runs_again_as_a_new_job_with_its_arguments(
@@ -115,6 +125,7 @@ async def test_a_failed_job_runs_again_as_a_new_job_with_its_arguments(
     assert response.status_code == 303
     new_id = response.headers["location"].rsplit("/", 1)[1]
     assert new_id != job.id
+    assert await audited("job.retry") == [("staff", job.id)]
     with anyio.fail_after(30):
         assert await jobs.job(new_id).result() == 4  # the fourth attempt of seq 43 succeeds
     assert await JobRun.count().where(JobRun.seq == 43) == 4
@@ -150,5 +161,7 @@ async def test_a_backup_is_for_superusers_and_downloads_complete(
     assert download.status_code == 200
     header = json.loads(gzip.decompress(download.content).split(b"\n", 1)[0])
     assert header["format"] == "bandstand-backup"
+    assert await audited("backup.start") == [("boss", job_id)]
+    assert await audited("backup.download") == [("boss", name)]
     for other in ("backup-20260101T000000Z.bandstand.gz", "..%2F.env", "test.sqlite3"):
         assert (await site.get(f"/jobs/backups/{other}")).status_code == 404
