@@ -1,11 +1,13 @@
 """Sessions, redirects and password guessing under attack: a tampered, foreign, ended or
 expired session cookie is nobody; `next=` never leads off the site, however it is spelled; and
-the login throttle holds at volume, for guesses sent one after another and all at once."""
+the login throttle holds at volume, for passwords and second-factor codes guessed one after
+another and all at once."""
 
 from __future__ import annotations
 
 import datetime
 import re
+import time
 from collections import Counter as Tally
 from html import unescape
 from typing import Any, cast
@@ -13,10 +15,12 @@ from urllib.parse import quote, urlsplit
 
 import anyio
 import httpx
+import pyotp
 from piccolo.apps.user.tables import BaseUser
 from piccolo_api.session_auth.tables import SessionsBase
 
 from bandstand.accounts.sessions import end_session, start_session
+from bandstand.accounts.two_factor import TotpSecret, encryption, new_secret
 from bandstand.settings import get_settings
 from bandstand.testing.accounts import PASSWORD, People, csrf_token, log_in
 from tests.stress.figures import Figures
@@ -267,3 +271,95 @@ async def test_the_login_throttle_holds_at_volume(
     for label, statuses in results.items():
         tried = statuses.get(400, 0) + statuses.get(401, 0)
         figures.record(PART, f"guesses tried of {GUESSES}: {label}", tried, f"{dict(statuses)}")
+
+
+def wrong_codes(secret: str, count: int) -> list[str]:
+    """`count` six-digit codes none of which the window around now accepts, nor the next."""
+    totp = pyotp.TOTP(secret)
+    now = int(time.time())
+    near = {totp.at(now + offset * totp.interval) for offset in range(-2, 3)}
+    return [code for code in (f"{n:06d}" for n in range(count + len(near))) if code not in near][
+        :count
+    ]
+
+
+async def test_second_factor_codes_are_throttled_at_volume(
+    client: httpx.AsyncClient, people: People, figures: Figures
+) -> None:
+    """A thief with the password guesses codes: at once, one by one, through the admin's login,
+    and as recovery codes. `per_account` guesses are tried in each case, none gets in, and the
+    right code is refused until the window ends."""
+    settings = get_settings()
+    per_account = settings.login_failures_per_account
+    secrets = {}
+    for user_id in (people.plain, people.member, people.staff, people.superuser):
+        secrets[user_id] = new_secret()
+        await TotpSecret.create_new(user_id, encryption(settings), secret=secrets[user_id])
+
+    async def guesses(
+        browser: httpx.AsyncClient, login: str, codes: list[str], at_once: bool, admin: bool
+    ) -> Tally[int]:
+        statuses: Tally[int] = Tally()
+        if admin:
+            await browser.get("/admin/")
+        else:
+            assert (await log_in(browser, login)).headers["location"] == "/login/code"
+        token = await csrf_token(browser)
+
+        async def guess(code: str) -> None:
+            if admin:
+                response = await browser.post(
+                    "/admin/public/login/",
+                    json={"username": login, "password": PASSWORD, "mfa_code": code},
+                    headers={"X-CSRFToken": browser.cookies["csrftoken"]},
+                )
+            else:
+                response = await browser.post(
+                    "/login/code", data={"code": code, "_csrf_token": token}
+                )
+            statuses[response.status_code] += 1
+
+        if at_once:
+            async with anyio.create_task_group() as group:
+                for code in codes:
+                    group.start_soon(guess, code)
+        else:
+            for code in codes:
+                await guess(code)
+        return statuses
+
+    recovery_shaped = [f"guess{number:01d}-abcdef" for number in range(GUESSES)]
+    cases = {
+        "codes at once": ("plain", people.plain, False, True, "10.0.1.1"),
+        "codes one by one": ("member", people.member, False, False, "10.0.1.2"),
+        "admin, codes at once": ("staff", people.staff, True, True, "10.0.1.3"),
+        "recovery codes at once": ("boss", people.superuser, False, True, "10.0.1.4"),
+    }
+    results: dict[str, Tally[int]] = {}
+    for label, (login, user_id, admin, at_once, address) in cases.items():
+        codes = (
+            recovery_shaped
+            if label.startswith("recovery")
+            else wrong_codes(secrets[user_id], GUESSES)
+        )
+        async with client_at(client, address) as browser:
+            results[label] = await guesses(browser, login, codes, at_once, admin)
+            right = pyotp.TOTP(secrets[user_id]).now()
+            if admin:
+                last = await browser.post(
+                    "/admin/public/login/",
+                    json={"username": login, "password": PASSWORD, "mfa_code": right},
+                    headers={"X-CSRFToken": browser.cookies["csrftoken"]},
+                )
+            else:
+                token = await csrf_token(browser)
+                last = await browser.post("/login/code", data={"code": right, "_csrf_token": token})
+            assert last.status_code == 429, (label, last.status_code)
+
+    for label, statuses in results.items():
+        wrong = 401 if label.startswith("admin") else 400
+        assert statuses == {wrong: per_account, 429: GUESSES - per_account}, (label, statuses)
+        figures.record(
+            PART, f"codes tried of {GUESSES}: {label}", statuses[wrong], f"{dict(statuses)}"
+        )
+    assert await SessionsBase.count() == 0
