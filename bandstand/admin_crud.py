@@ -19,7 +19,8 @@ with the reason, as it should be, but logged at ERROR with a traceback: a person
 admin, reported as a failure of the site.
 
 Every write that succeeds is written to the audit log (`bandstand.audit`): who, the row, and
-its fields before and after. The audit log's own table is read-only here.
+its fields before and after. (The admin deletes rows one by one: piccolo_api's bulk delete is
+not routed.) The audit log's own table is read-only here.
 """
 
 from __future__ import annotations
@@ -96,23 +97,6 @@ class AdminCRUD(PiccoloCRUD):
         response = await super().delete_single(request, row_id)
         if response.status_code < 300 and before is not None:
             await self._audit(request, "delete", row_id, deleted(before, self._secret))
-        return response  # type: ignore[no-any-return]
-
-    async def delete_all(self, request: Request, params: dict[str, Any] | None = None) -> Response:
-        # The rows the filters pick, read as the delete will pick them.
-        try:
-            query = self._apply_filters(
-                self.table.select(), self._split_params(self._clean_data(params or {}))
-            )
-            before = await query
-        except (ParamException, MalformedQuery):
-            before = []  # the delete refuses the same filters with a 400
-        response = await super().delete_all(request, params)
-        if response.status_code < 300:
-            primary_key = self.table._meta.primary_key._meta.name
-            for row in before:
-                changes = deleted(row, self._secret)
-                await self._audit(request, "delete", row[primary_key], changes)
         return response  # type: ignore[no-any-return]
 
     @property
