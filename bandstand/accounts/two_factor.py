@@ -33,6 +33,7 @@ from piccolo_api.mfa.authenticator.tables import AuthenticatorSecret
 from piccolo_api.mfa.authenticator.utils import get_b64encoded_qr_image
 from piccolo_api.mfa.recovery_codes import generate_recovery_code
 
+from bandstand.audit.log import record
 from bandstand.settings import Settings
 from bandstand.tokens import tokens_match
 
@@ -147,6 +148,12 @@ class SiteAuthenticator(AuthenticatorProvider):
 
     async def get_registration_json(self, user: BaseUser) -> dict[str, Any]:
         return {"setup_url": SETUP_PATH}
+
+    async def delete_registration(self, user: BaseUser) -> None:
+        """Turned off from the admin's own page (after its password check): audited as the
+        site's page is, without the client, which piccolo_api does not hand over."""
+        await super().delete_registration(user)
+        await record("two_factor.disable", actor_id=user.id, actor=user.username, source="admin")
 
 
 def encryption(settings: Settings) -> FernetProvider:

@@ -439,3 +439,33 @@ async def test_reset2fa_turns_it_off_and_ends_the_sessions(
     assert b"has no second factor" in again.stderr
     nobody = await piccolo("project", "reset2fa", "nobody")
     assert b"no account is named 'nobody'" in nobody.stderr
+
+
+async def test_turning_it_off_from_the_admins_own_page_is_audited(
+    client: httpx.AsyncClient, people: People
+) -> None:
+    await logged_in_with_a_code(client, "staff")
+    await client.get("/admin/")
+
+    answer = await client.post(
+        "/admin/api/mfa-setup/",
+        data={"action": "revoke", "password": PASSWORD},
+        headers={"X-CSRFToken": client.cookies["csrftoken"]},
+    )
+
+    assert answer.status_code == 200, answer.text
+    assert not await is_enrolled(people.staff)
+    assert await actions("two_factor.disable") == [("two_factor.disable", people.staff)]
+
+
+@pytest.mark.parametrize("target", ["//evil.example/", "https://evil.example/", "/\\evil"])
+async def test_the_code_step_never_leads_off_the_site(
+    client: httpx.AsyncClient, people: People, target: str
+) -> None:
+    enrolment = await enrol(client, "plain")
+    await log_in(client, "plain", next=target)
+
+    answer = await enter_code(client, enrolment.code(1))
+
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/"
