@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
-from litestar import Litestar
+from litestar import Litestar, Router
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -25,6 +25,7 @@ from piccolo.engine.finder import engine_finder
 from piccolo.table import Table
 from piccolo_api.session_auth.tables import SessionsBase
 
+from bandstand.accounts import api_tokens
 from bandstand.accounts.errors import EXCEPTION_HANDLERS
 from bandstand.accounts.guards import verified_email_paths
 from bandstand.accounts.sessions import session_middleware
@@ -37,7 +38,7 @@ from bandstand.errors import exception_handlers
 from bandstand.features import Feature, with_framework
 from bandstand.jobs.queue import JobQueue, use_queue
 from bandstand.jobs.worker import Site, Worker
-from bandstand.logs import litestar_logging_config
+from bandstand.logs import litestar_logging_config, redact_api_tokens
 from bandstand.requests import SiteRequest
 from bandstand.settings import Settings, get_settings
 from bandstand.static_files import StaticFileSystem
@@ -136,6 +137,16 @@ def site_csrf(settings: Settings) -> CSRFConfig:
     )
 
 
+def feature_router(feature: Feature) -> Router:
+    """The feature's routes, each knowing its feature (the `feature` opt), which is what an API
+    token's scopes name."""
+    return Router(
+        path="/",
+        route_handlers=list(feature.route_handlers()),
+        opt={api_tokens.FEATURE_OPT: feature.name},
+    )
+
+
 def create_app(
     features: Sequence[Feature], settings: Settings | None = None, *, name: str = "Bandstand"
 ) -> Litestar:
@@ -150,9 +161,14 @@ def create_app(
     jobs = JobQueue(settings)
     use_queue(jobs)
     template_config = create_template_config(settings, features, name)
+    security = api_tokens.openapi_security()
+    redact_api_tokens()
+    scopes = api_tokens.scopes_of(
+        [feature.name for feature in features if feature.route_handlers()]
+    )
     app = Litestar(
         route_handlers=[
-            *(route for feature in features for route in feature.route_handlers()),
+            *(feature_router(feature) for feature in features if feature.route_handlers()),
             # The site's files first: a site overrides a framework file by giving its path.
             create_static_files_router(
                 path="/static",
@@ -167,10 +183,14 @@ def create_app(
             "database": Provide(lambda: engine, sync_to_thread=False),
             "jobs": Provide(lambda: jobs, sync_to_thread=False),
             "site_name": Provide(lambda: name, sync_to_thread=False),
+            "token_scopes": Provide(lambda: scopes, sync_to_thread=False),
         },
         exception_handlers={**exception_handlers(debug=settings.debug), **EXCEPTION_HANDLERS},
         # Only when some paths are listed: no other site pays for the check.
-        guards=([verified_email_paths(settings)] if settings.require_verified_email_for else []),
+        guards=[
+            api_tokens.token_scopes,
+            *([verified_email_paths(settings)] if settings.require_verified_email_for else []),
+        ],
         # In order: the worker's jobs use the pool and the storage, so it stops before them.
         lifespan=[
             database_pool(engine),
@@ -184,10 +204,15 @@ def create_app(
         plugins=[HTMXPlugin(), FlashPlugin(FlashConfig(template_config=template_config))],
         # One renderer, Swagger UI, under the CSP made for it (bandstand/headers.py).
         openapi_config=OpenAPIConfig(
-            title=name, version="0.1.0", render_plugins=[SwaggerRenderPlugin()]
+            title=name,
+            version="0.1.0",
+            render_plugins=[SwaggerRenderPlugin()],
+            components=security[0],
+            security=security[1],
         ),
         middleware=[
             flash_sessions(settings).middleware,
+            api_tokens.rate_limit(settings),
             session_middleware(settings),
             # Innermost, where Litestar puts its own: a refusal still passes the layers above.
             csrf_middleware(site_csrf(settings)),

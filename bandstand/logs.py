@@ -19,6 +19,9 @@ import msgspec
 from litestar.logging import LoggingConfig
 from litestar.types import Logger, Scope
 
+from bandstand.accounts.api_tokens import ANYWHERE as TOKEN_PATTERN
+from bandstand.accounts.api_tokens import PREFIX as TOKEN_PREFIX
+from bandstand.accounts.api_tokens import REDACTED as REDACTED_TOKEN
 from bandstand.database.errors import is_unavailable
 from bandstand.errors import from_body_decoding
 from bandstand.request_ids import current_request_id
@@ -43,6 +46,29 @@ class RequestIdFilter(logging.Filter):
         if getattr(record, "request_id", None) is None:
             record.request_id = current_request_id()
         return True
+
+
+class RedactApiTokens(logging.Filter):
+    """API tokens out of a record's message: one sent in a URL is refused, but the server's
+    access line has the URL already."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if TOKEN_PREFIX in message:
+            record.msg, record.args = TOKEN_PATTERN.sub(REDACTED_TOKEN, message), ()
+        return True
+
+
+# Where a request's URL is written: the servers' lines and the site's own.
+URL_LOGGERS = ("uvicorn.access", "uvicorn.error", "bandstand.access", "litestar")
+
+
+def redact_api_tokens() -> None:
+    """Put `RedactApiTokens` on the loggers that write URLs. Idempotent."""
+    for name in URL_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(item, RedactApiTokens) for item in logger.filters):
+            logger.addFilter(RedactApiTokens())
 
 
 class JsonFormatter(logging.Formatter):

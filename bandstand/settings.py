@@ -72,6 +72,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     # Staff (and superusers) turn on two-factor sign-in before they reach /admin or any staff
     # page. `load_settings` makes it the default when ENVIRONMENT=production.
     staff_require_2fa: bool = False
+    # API tokens (/account/tokens): requests per minute each, per app instance; the longest life
+    # a token may be given.
+    api_token_requests_per_minute: Annotated[int, msgspec.Meta(ge=1)] = 120
+    api_token_max_days: Annotated[int, msgspec.Meta(ge=1)] = 365
     # The audit log's entries are deleted this long after they were written, every night.
     audit_retention_days: Annotated[int, msgspec.Meta(ge=1)] = 365
     # The chat's LLM: any OpenAI-compatible chat-completions API. Without a key, a built-in

@@ -1,7 +1,7 @@
 from piccolo.apps.user.tables import BaseUser
 from piccolo_admin.endpoints import TableConfig
 
-from bandstand.accounts.tables import Group, LoginThrottle, Membership, VerifiedEmail
+from bandstand.accounts.tables import ApiToken, Group, LoginThrottle, Membership, VerifiedEmail
 
 ADMIN = [
     TableConfig(
@@ -34,6 +34,22 @@ ADMIN = [
     TableConfig(
         VerifiedEmail,
         visible_filters=[VerifiedEmail.user, VerifiedEmail.address],
+        menu_group="Accounts",
+    ),
+    # Staff revoke a token by setting its revoked_at; its hash is never shown.
+    TableConfig(
+        ApiToken,
+        visible_columns=[
+            ApiToken.id,
+            ApiToken.user,
+            ApiToken.name,
+            ApiToken.prefix,
+            ApiToken.scopes,
+            ApiToken.expires_at,
+            ApiToken.last_used_at,
+            ApiToken.revoked_at,
+        ],
+        exclude_visible_filters=[ApiToken.token_hash],
         menu_group="Accounts",
     ),
     TableConfig(

@@ -16,7 +16,13 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_429_TOO_MANY_REQUESTS
 from piccolo.apps.user.tables import BaseUser
 
-from bandstand.accounts import email_routes, reset_routes, throttle, two_factor_routes
+from bandstand.accounts import (
+    email_routes,
+    reset_routes,
+    throttle,
+    token_routes,
+    two_factor_routes,
+)
 from bandstand.accounts.email_addresses import address_taken, normalized_address
 from bandstand.accounts.guards import requires_login
 from bandstand.accounts.pages import account_page
@@ -187,4 +193,5 @@ ROUTES = [
     *reset_routes.ROUTES,
     *email_routes.ROUTES,
     *two_factor_routes.ROUTES,
+    *token_routes.ROUTES,
 ]

@@ -10,9 +10,11 @@ from __future__ import annotations
 import datetime
 import re
 import secrets
+from typing import Any
 
 import msgspec
 from litestar.connection import ASGIConnection
+from litestar.exceptions import ClientException, NotAuthorizedException
 from litestar.middleware import (
     AbstractAuthenticationMiddleware,
     AuthenticationResult,
@@ -23,6 +25,7 @@ from litestar.types import ASGIApp
 from piccolo.apps.user.tables import BaseUser
 from piccolo_api.session_auth.tables import SessionsBase
 
+from bandstand.accounts import api_tokens
 from bandstand.accounts.two_factor import is_enrolled
 from bandstand.settings import Settings
 
@@ -110,8 +113,10 @@ async def session_user(token: str, settings: Settings) -> CurrentUser | None:
         .where((BaseUser.id == session["user_id"]) & (BaseUser.active == True))  # noqa: E712
         .first()
     )
-    if user is None:
-        return None
+    return None if user is None else await _current_user(user, settings)
+
+
+async def _current_user(user: dict[str, Any], settings: Settings) -> CurrentUser:
     if settings.staff_require_2fa and (user["admin"] or user["superuser"]):
         user["needs_second_factor"] = not await is_enrolled(user["id"])
     return msgspec.convert(user, CurrentUser)
@@ -145,13 +150,25 @@ def clear_session_cookie(response: Response[object], settings: Settings) -> None
 
 
 class SessionAuthenticationMiddleware(AbstractAuthenticationMiddleware):
-    """Puts the session's user (or None) on `request.user` for every request it covers."""
+    """Puts the session's user (or None) on `request.user` for every request it covers; a
+    request with an API token (bandstand/accounts/api_tokens.py) is the token's user, whatever
+    its cookies say."""
 
     def __init__(self, app: ASGIApp, settings: Settings, exclude: list[str]) -> None:
         super().__init__(app, exclude=exclude)
         self.settings = settings
 
     async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:  # type: ignore[type-arg]
+        if api_tokens.in_url(connection.scope["query_string"].decode("latin-1")):
+            raise ClientException(
+                "Send an API token in the Authorization header, never in the URL."
+            )
+        if (api_token := api_tokens.bearer(connection.headers.get("authorization"))) is not None:
+            holder = await api_tokens.token_holder(api_token)
+            if holder is None:
+                raise NotAuthorizedException("The API token is not valid, or has expired.")
+            values, auth = holder
+            return AuthenticationResult(user=await _current_user(values, self.settings), auth=auth)
         token = connection.cookies.get(SESSION_COOKIE)
         user = await session_user(token, self.settings) if token else None
         return AuthenticationResult(user=user, auth=token if user else None)

@@ -1,5 +1,5 @@
-"""Groups for page-level permissions, the login throttle's counters, and confirmed e-mail
-addresses.
+"""Groups for page-level permissions, the login throttle's counters, confirmed e-mail
+addresses, and API tokens.
 
 Users and sessions are Piccolo's own tables (`piccolo_user`, `sessions`), from the
 `piccolo.apps.user` and `piccolo_api.session_auth` apps.
@@ -50,4 +50,26 @@ class VerifiedEmail(Table):
     verified_at = Timestamptz()
 
 
-TABLES = [Group, Membership, LoginThrottle, VerifiedEmail]
+class ApiToken(Table):
+    """A personal token for the JSON API, sent as `Authorization: Bearer …`. Only its SHA-256 is
+    kept (a token is 32 random bytes: no salt or slow hash is needed), and its first characters,
+    which name it on the pages."""
+
+    id: Serial
+    user = ForeignKey(BaseUser, on_delete=OnDelete.cascade, null=False, index=True)
+    name = Varchar(length=100)
+    prefix = Varchar(length=16)
+    token_hash = Varchar(length=64, unique=True, secret=True)
+    # Space-separated `<feature>:read` and `<feature>:write`.
+    scopes = Varchar(length=1000)
+    created_at = Timestamptz()
+    expires_at = Timestamptz()
+    last_used_at = Timestamptz(null=True, default=None)
+    revoked_at = Timestamptz(null=True, default=None)
+
+    @classmethod
+    def get_readable(cls) -> Readable:
+        return Readable(template="%s (%s…)", columns=[cls.name, cls.prefix])
+
+
+TABLES = [Group, Membership, LoginThrottle, VerifiedEmail, ApiToken]
