@@ -36,11 +36,14 @@ def site_tables(app: Litestar) -> list[type[Table]]:
 
 
 def text_columns(table: type[Table]) -> list[Column]:
-    """The columns a person's text can be stored in (not secrets such as password hashes)."""
+    """The columns a person's text can be stored in (not secrets such as password hashes, nor
+    a column marked `secret=True`, such as an API token's hash)."""
     return [
         column
         for column in table._meta.columns
-        if isinstance(column, Varchar | Text) and not isinstance(column, Secret)
+        if isinstance(column, Varchar | Text)
+        and not isinstance(column, Secret)
+        and not column._meta.secret
     ]
 
 

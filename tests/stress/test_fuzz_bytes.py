@@ -42,6 +42,7 @@ from piccolo_api.session_auth.tables import SessionsBase
 from bandstand.accounts.sessions import SESSION_COOKIE
 from bandstand.accounts.tables import LoginThrottle
 from bandstand.app import site_of
+from bandstand.audit.tables import AuditEntry
 from bandstand.features import with_framework
 from bandstand.testing.accounts import PASSWORD, People
 from bandstand.testing.apps import build_app
@@ -69,8 +70,9 @@ PART = "byte-level fuzzing"
 SEED = 20261127
 # Value mutations per request found, besides its 1 MB one and its body mutations.
 BUDGET = 40
-# A refused login is counted: writing that is what the throttle is for.
-WRITTEN_BY_REFUSALS: frozenset[type[Table]] = frozenset({LoginThrottle})
+# A refused login is counted, and recorded: writing that is what the throttle and the audit
+# log are for.
+WRITTEN_BY_REFUSALS: frozenset[type[Table]] = frozenset({LoginThrottle, AuditEntry})
 DESTRUCTIVE = frozenset({b"delete", b"remove", b"destroy"})
 CSRF_REFUSAL = b"CSRF token verification failed"
 

@@ -109,6 +109,7 @@ async def test_every_write_refuses_a_missing_or_forged_csrf_token(
         "job_id": waiting.id,
         "action": "load",
         "token": "not-a-token",
+        "token_id": 1,
     }
     await log_in(client, "boss")
     token = await csrf_token(client, "/account")
@@ -159,6 +160,15 @@ async def test_every_write_refuses_a_missing_or_forged_csrf_token(
         ("POST", "/jobs/demo/{action:str}"): {},
         ("POST", "/jobs/backup"): {},
         ("POST", "/logout"): {},
+        ("POST", "/login/code"): {"data": {"code": "123456"}},
+        ("POST", "/account/two-factor/setup"): {"data": {"current_password": PASSWORD}},
+        ("POST", "/account/two-factor/confirm"): {"data": {"token": "x", "code": "123456"}},
+        ("POST", "/account/two-factor/recovery-codes"): {"data": {"current_password": PASSWORD}},
+        ("POST", "/account/two-factor/disable"): {"data": {"current_password": PASSWORD}},
+        ("POST", "/account/tokens"): {
+            "data": {"name": "script", "scopes": "albums:read", "days": "30"}
+        },
+        ("POST", "/account/tokens/{token_id:int}/revoke"): {},
     }
     writes = site_writes(app)
     missing = [write for write in writes if write not in bodies]

@@ -82,6 +82,9 @@ def production_environment(database_url: str, **environ: str) -> dict[str, str]:
         "LOG_FORMAT": "json",
         "LOG_LEVEL": "WARNING",
         "PYTHONUNBUFFERED": "1",
+        # The load's staff log in many times a minute: with a second factor, each login would
+        # need a code of its own period (tests/accounts/test_two_factor.py covers that).
+        "STAFF_REQUIRE_2FA": "false",
         **environ,
     }
 
