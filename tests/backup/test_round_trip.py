@@ -38,6 +38,7 @@ FRAMEWORK_TABLES = {
     "membership",
     "login_throttle",
     "verified_email",
+    "api_token",
     "job_worker",
     "audit_entry",
 }
