@@ -187,10 +187,7 @@ def create_app(
         },
         exception_handlers={**exception_handlers(debug=settings.debug), **EXCEPTION_HANDLERS},
         # Only when some paths are listed: no other site pays for the check.
-        guards=[
-            api_tokens.token_scopes,
-            *([verified_email_paths(settings)] if settings.require_verified_email_for else []),
-        ],
+        guards=([verified_email_paths(settings)] if settings.require_verified_email_for else []),
         # In order: the worker's jobs use the pool and the storage, so it stops before them.
         lifespan=[
             database_pool(engine),

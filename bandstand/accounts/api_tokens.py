@@ -1,10 +1,10 @@
 """Personal API tokens: made on `/account/tokens`, sent as `Authorization: Bearer bst_…`, each
 named, scoped per feature (`catalog:read`, `catalog:write`), expiring, revocable.
 
-A request with a token is its user's, for the token's scopes only (`token_scopes`, a guard on
-every route): it needs no CSRF token, since a browser never sends the header by itself, and is
-given no cookie. A token in a URL is refused (a URL ends up in logs, histories and Referer
-headers), and the logs never hold one (`REDACTED`).
+A request with a token is its user's, for the token's scopes only (`check_scope`, in the
+session middleware, bandstand/accounts/sessions.py). It needs no CSRF token, since a browser
+never sends the header by itself, and is given no cookie. A token in a URL is refused (a URL
+ends up in logs, histories and Referer headers), and the logs never hold one (`REDACTED`).
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ from typing import Any
 
 import msgspec
 from litestar import Request
-from litestar.connection import ASGIConnection
+from litestar.enums import ScopeType
 from litestar.exceptions import PermissionDeniedException
-from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import DefineMiddleware
-from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.middleware.rate_limit import RateLimitConfig, RateLimitMiddleware
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 from bandstand.accounts.tables import ApiToken
 from bandstand.settings import Settings
@@ -172,22 +172,40 @@ def in_url(query: str) -> bool:
     return ANYWHERE.search(query) is not None
 
 
+class TokenRateLimit:
+    """Litestar's rate limit, per token (by its digest: the store never holds a token), in each
+    instance's memory, as Litestar's default store keeps it. Only requests with a token enter
+    it: Litestar's middleware builds a request and reads its store for every request it sees,
+    which made every page measurably slower (docs/performance.md)."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        config = RateLimitConfig(
+            rate_limit=("minute", settings.api_token_requests_per_minute),
+            identifier_for_request=_token_digest,
+        )
+        self.limited = RateLimitMiddleware(app=app, config=config)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == ScopeType.HTTP and _has_bearer(scope):
+            await self.limited(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
 def rate_limit(settings: Settings) -> DefineMiddleware:
-    """Litestar's rate limit, per token (by its digest: the store never holds a token), for
-    requests with one; in each instance's memory, as Litestar's default store keeps it."""
+    return DefineMiddleware(TokenRateLimit, settings=settings)
 
-    def has_token(request: Request[Any, Any, Any]) -> bool:
-        return bearer(request.headers.get("authorization")) is not None
 
-    def token_of(request: Request[Any, Any, Any]) -> str:
-        return digest(bearer(request.headers.get("authorization")) or "")
+def _has_bearer(scope: Scope) -> bool:
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            return value[:7].lower() == b"bearer "
+    return False
 
-    return RateLimitConfig(
-        rate_limit=("minute", settings.api_token_requests_per_minute),
-        identifier_for_request=token_of,
-        check_throttle_handler=has_token,
-        exclude=["^/admin", "^/static/", "^/healthz$", "^/readyz$"],
-    ).middleware
+
+def _token_digest(request: Request[Any, Any, Any]) -> str:
+    return digest(bearer(request.headers.get("authorization")) or "")
 
 
 def openapi_security() -> tuple[Components, list[dict[str, list[str]]]]:
@@ -201,14 +219,11 @@ def openapi_security() -> tuple[Components, list[dict[str, list[str]]]]:
     return Components(security_schemes={SCHEME: scheme}), [{}, {SCHEME: []}]
 
 
-async def token_scopes(
-    connection: ASGIConnection[Any, Any, Any, Any], route: BaseRouteHandler
-) -> None:
-    """A token reads (GET, HEAD, OPTIONS) or writes only the features its scopes name."""
-    auth = connection.scope.get("auth")
-    if not isinstance(auth, TokenAuth):
-        return
-    feature = route.opt.get(FEATURE_OPT)
-    access = READ if connection.scope.get("method") in SAFE_METHODS else WRITE
+def check_scope(scope: Scope, auth: TokenAuth) -> None:
+    """A token reads (GET, HEAD, OPTIONS) or writes only the features its scopes name: the
+    route's feature is its `feature` opt, which create_app sets."""
+    route = scope.get("route_handler")
+    feature = route.opt.get(FEATURE_OPT) if route is not None else None
+    access = READ if scope.get("method") in SAFE_METHODS else WRITE
     if f"{feature}:{access}" not in auth.scopes:
         raise PermissionDeniedException(f"This API token may not {access} {feature or 'this'}.")

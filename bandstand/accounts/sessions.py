@@ -168,6 +168,7 @@ class SessionAuthenticationMiddleware(AbstractAuthenticationMiddleware):
             if holder is None:
                 raise NotAuthorizedException("The API token is not valid, or has expired.")
             values, auth = holder
+            api_tokens.check_scope(connection.scope, auth)
             return AuthenticationResult(user=await _current_user(values, self.settings), auth=auth)
         token = connection.cookies.get(SESSION_COOKIE)
         user = await session_user(token, self.settings) if token else None
