@@ -53,9 +53,15 @@ class RedactApiTokens(logging.Filter):
     access line has the URL already."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if TOKEN_PREFIX in message:
-            record.msg, record.args = TOKEN_PATTERN.sub(REDACTED_TOKEN, message), ()
+        # In the message and its arguments, kept apart: a formatter (uvicorn's access lines)
+        # may read the arguments.
+        if isinstance(record.msg, str) and TOKEN_PREFIX in record.msg:
+            record.msg = TOKEN_PATTERN.sub(REDACTED_TOKEN, record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                TOKEN_PATTERN.sub(REDACTED_TOKEN, arg) if isinstance(arg, str) else arg
+                for arg in record.args
+            )
         return True
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import msgspec
 from litestar import Request
 from litestar.enums import ScopeType
-from litestar.exceptions import PermissionDeniedException
+from litestar.exceptions import ClientException, PermissionDeniedException
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.rate_limit import RateLimitConfig, RateLimitMiddleware
 from litestar.openapi.spec import Components, SecurityScheme
@@ -40,6 +40,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 FEATURE_OPT = "feature"
 # Features no token may reach: accounts (a token never manages accounts, tokens included).
 NOT_SCOPED = frozenset({"accounts"})
+IN_URL = "Send an API token in the Authorization header, never in the URL."
 SCHEME = "ApiToken"  # its name in the API schema
 # Writing `last_used_at` on every request would make each API read a write.
 TOUCH_EVERY = datetime.timedelta(minutes=1)
@@ -173,10 +174,11 @@ def in_url(query: str) -> bool:
 
 
 class TokenRateLimit:
-    """Litestar's rate limit, per token (by its digest: the store never holds a token), in each
-    instance's memory, as Litestar's default store keeps it. Only requests with a token enter
-    it: Litestar's middleware builds a request and reads its store for every request it sees,
-    which made every page measurably slower (docs/performance.md)."""
+    """A token in a URL refused; and Litestar's rate limit, per token (by its digest: the
+    store never holds a token), in each instance's memory, as Litestar's default store keeps
+    it. Only requests with a token enter the rate limit: Litestar's middleware builds a request
+    and reads its store for every request it sees, which made every page measurably slower
+    (docs/performance.md)."""
 
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
@@ -187,7 +189,14 @@ class TokenRateLimit:
         self.limited = RateLimitMiddleware(app=app, config=config)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == ScopeType.HTTP and _has_bearer(scope):
+        if scope["type"] != ScopeType.HTTP:
+            await self.app(scope, receive, send)
+            return
+        # Refused here, where every route passes: public reads skip the session lookup.
+        query = scope["query_string"]
+        if PREFIX.encode() in query and in_url(query.decode("latin-1")):
+            raise ClientException(IN_URL)
+        if _has_bearer(scope):
             await self.limited(scope, receive, send)
         else:
             await self.app(scope, receive, send)

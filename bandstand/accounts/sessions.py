@@ -14,7 +14,7 @@ from typing import Any
 
 import msgspec
 from litestar.connection import ASGIConnection
-from litestar.exceptions import ClientException, NotAuthorizedException
+from litestar.exceptions import NotAuthorizedException
 from litestar.middleware import (
     AbstractAuthenticationMiddleware,
     AuthenticationResult,
@@ -159,10 +159,6 @@ class SessionAuthenticationMiddleware(AbstractAuthenticationMiddleware):
         self.settings = settings
 
     async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:  # type: ignore[type-arg]
-        if api_tokens.in_url(connection.scope["query_string"].decode("latin-1")):
-            raise ClientException(
-                "Send an API token in the Authorization header, never in the URL."
-            )
         if (api_token := api_tokens.bearer(connection.headers.get("authorization"))) is not None:
             holder = await api_tokens.token_holder(api_token)
             if holder is None:
