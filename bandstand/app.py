@@ -163,12 +163,11 @@ def create_app(
     template_config = create_template_config(settings, features, name)
     security = api_tokens.openapi_security()
     redact_api_tokens()
-    scopes = api_tokens.scopes_of(
-        [feature.name for feature in features if feature.route_handlers()]
-    )
+    routed = [feature for feature in features if feature.route_handlers()]
+    scopes = api_tokens.scopes_of([feature.name for feature in routed])
     app = Litestar(
         route_handlers=[
-            *(feature_router(feature) for feature in features if feature.route_handlers()),
+            *(feature_router(feature) for feature in routed),
             # The site's files first: a site overrides a framework file by giving its path.
             create_static_files_router(
                 path="/static",

@@ -47,7 +47,7 @@ from bandstand.accounts.users import (
     set_password,
     verify_login,
 )
-from bandstand.audit.log import record
+from bandstand.audit.log import record, record_request
 from bandstand.database.errors import UNIQUE_VIOLATIONS
 from bandstand.settings import Settings
 
@@ -100,9 +100,7 @@ async def logout(request: UserRequest, settings: NamedDependency[Settings]) -> R
     if token := request.cookies.get(SESSION_COOKIE):
         await end_session(token)
     if request.user is not None:
-        await record(
-            "logout", scope=request.scope, actor_id=request.user.id, actor=request.user.username
-        )
+        await record_request(request, "logout")
     response = Redirect("/", status_code=303)
     clear_session_cookie(response, settings)
     return response
@@ -135,7 +133,7 @@ async def change_password(
     if error:
         return await account_page(user, error=error, status_code=HTTP_400_BAD_REQUEST)
     await end_other_sessions(user.id, keep=request.auth)
-    await record("password.change", scope=request.scope, actor_id=user.id, actor=user.username)
+    await record_request(request, "password.change")
     return Redirect("/account?changed=true", status_code=303)
 
 

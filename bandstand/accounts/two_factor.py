@@ -121,9 +121,10 @@ class TotpSecret(AuthenticatorSecret, tablename="authenticator_secret"):
         return codes
 
     @classmethod
-    async def recovery_codes_left(cls, user_id: int) -> int:
+    async def recovery_codes_left(cls, user_id: int) -> int | None:
+        """How many unused recovery codes the user has; None when two-factor is off."""
         row = await _active(cls, user_id)
-        return 0 if row is None else len(row.recovery_codes)
+        return None if row is None else len(row.recovery_codes)
 
 
 class SiteAuthenticator(AuthenticatorProvider):

@@ -17,7 +17,7 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_400_BAD_REQUEST, HTTP_429_TOO_MANY_REQUESTS
 
 from bandstand.accounts import throttle
-from bandstand.accounts.guards import requires_login
+from bandstand.accounts.guards import current_user, requires_login
 from bandstand.accounts.redirects import safe_next
 from bandstand.accounts.schemas import CodeForm, PasswordForm, TwoFactorConfirmForm
 from bandstand.accounts.sessions import SESSION_COOKIE, CurrentUser, logged_in, start_session
@@ -34,7 +34,7 @@ from bandstand.accounts.two_factor import (
     turn_off,
 )
 from bandstand.accounts.users import check_password
-from bandstand.audit.log import record
+from bandstand.audit.log import record, record_request
 from bandstand.settings import Settings
 
 Form = Body(media_type=RequestEncodingType.URL_ENCODED)
@@ -124,10 +124,11 @@ async def _status_page(
     error: str = "",
     status_code: int = 200,
 ) -> Template:
-    enrolled = await is_enrolled(user.id)
+    codes_left = await TotpSecret.recovery_codes_left(user.id)
+    enrolled = codes_left is not None
     context = {
         "enrolled": enrolled,
-        "codes_left": await TotpSecret.recovery_codes_left(user.id),
+        "codes_left": codes_left,
         "required": settings.staff_require_2fa and user.is_staff and not enrolled,
         "next": next,
         "message": message,
@@ -136,21 +137,11 @@ async def _status_page(
     return Template("accounts/two_factor.html", context=context, status_code=status_code)
 
 
-async def _audit(request: UserRequest, action: str) -> None:
-    user = _user(request)
-    await record(action, scope=request.scope, actor_id=user.id, actor=user.username)
-
-
-def _user(request: UserRequest) -> CurrentUser:
-    assert request.user is not None  # behind requires_login
-    return request.user
-
-
 @get(SETUP_PATH, guards=[requires_login], include_in_schema=False)
 async def two_factor_page(
     request: UserRequest, settings: NamedDependency[Settings], next: FromQuery[str | None] = None
 ) -> Template:
-    return await _status_page(_user(request), settings, next=safe_next(next, ""))
+    return await _status_page(current_user(request), settings, next=safe_next(next, ""))
 
 
 async def _setup_page(
@@ -182,7 +173,7 @@ async def start_setup(
     settings: NamedDependency[Settings],
     site_name: NamedDependency[str],
 ) -> Template:
-    user, next = _user(request), safe_next(data.next, "")
+    user, next = current_user(request), safe_next(data.next, "")
     if await is_enrolled(user.id):
         return await _status_page(
             user, settings, next=next, error="Two-factor sign-in is on already.", status_code=400
@@ -199,7 +190,7 @@ async def confirm_setup(
     settings: NamedDependency[Settings],
     site_name: NamedDependency[str],
 ) -> Template:
-    user, next = _user(request), safe_next(data.next, "")
+    user, next = current_user(request), safe_next(data.next, "")
     value = unsign(data.token, settings, SETUP_SALT, SETUP_SECONDS)
     if not isinstance(value, list) or value[:1] != [user.id] or len(value) != 2:
         return await _status_page(
@@ -220,7 +211,7 @@ async def confirm_setup(
     _, codes = await TotpSecret.create_new(user.id, encryption(settings), secret=secret)
     # The code just typed is spent: it cannot also log in.
     await TotpSecret.authenticate(user.id, data.code, encryption(settings))
-    await _audit(request, "two_factor.enable")
+    await record_request(request, "two_factor.enable")
     return _recovery_codes_page(codes, next)
 
 
@@ -234,7 +225,7 @@ def _recovery_codes_page(codes: list[str], next: str) -> Template:
 async def new_recovery_codes(
     request: UserRequest, data: Annotated[PasswordForm, Form], settings: NamedDependency[Settings]
 ) -> Template:
-    user = _user(request)
+    user = current_user(request)
     if not await check_password(user.id, data.current_password):
         return await _status_page(user, settings, error=WRONG_PASSWORD, status_code=400)
     codes = await TotpSecret.replace_recovery_codes(user.id)
@@ -242,7 +233,7 @@ async def new_recovery_codes(
         return await _status_page(
             user, settings, error="Two-factor sign-in is off.", status_code=400
         )
-    await _audit(request, "two_factor.recovery_codes")
+    await record_request(request, "two_factor.recovery_codes")
     return _recovery_codes_page(codes, "")
 
 
@@ -250,14 +241,14 @@ async def new_recovery_codes(
 async def disable(
     request: UserRequest, data: Annotated[PasswordForm, Form], settings: NamedDependency[Settings]
 ) -> Template:
-    user = _user(request)
+    user = current_user(request)
     if not await check_password(user.id, data.current_password):
         return await _status_page(user, settings, error=WRONG_PASSWORD, status_code=400)
     if not await turn_off(user.id):
         return await _status_page(
             user, settings, error="Two-factor sign-in is off.", status_code=400
         )
-    await _audit(request, "two_factor.disable")
+    await record_request(request, "two_factor.disable")
     return await _status_page(user, settings, message="Two-factor sign-in is off.")
 
 
