@@ -39,6 +39,7 @@ from bandstand.features import Feature, with_framework
 from bandstand.jobs.queue import JobQueue, use_queue
 from bandstand.jobs.worker import Site, Worker
 from bandstand.logs import litestar_logging_config, redact_api_tokens
+from bandstand.ops.routes import ops_router
 from bandstand.requests import SiteRequest
 from bandstand.settings import Settings, get_settings
 from bandstand.static_files import StaticFileSystem
@@ -175,6 +176,8 @@ def create_app(
                 file_system=StaticFileSystem(),
             ),
             admin_mount(settings, storage, features, name),
+            # Off: nothing of it is routed.
+            *([ops_router(settings)] if settings.ops_page_enabled else []),
         ],
         dependencies={
             "settings": Provide(lambda: settings, sync_to_thread=False),

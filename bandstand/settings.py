@@ -76,6 +76,22 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     # a token may be given.
     api_token_requests_per_minute: Annotated[int, msgspec.Meta(ge=1)] = 120
     api_token_max_days: Annotated[int, msgspec.Meta(ge=1)] = 365
+    # Sign-in with another account (bandstand/accounts/oidc.py): each provider is on once its
+    # client id is set. GitHub Enterprise Server at OIDC_GITHUB_URL; any OpenID Connect issuer
+    # at OIDC_ISSUER, read from its discovery document. A first sign-in whose verified address
+    # no account has makes one only when SIGNUP_ENABLED.
+    oidc_google_client_id: str = ""
+    oidc_google_client_secret: str = ""
+    oidc_github_client_id: str = ""
+    oidc_github_client_secret: str = ""
+    oidc_github_url: str = "https://github.com"
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    oidc_label: str = "Single sign-on"
+    # /ops: migrations, the deploy check, demo data, backups and password resets from the browser,
+    # for hosts without a shell (bandstand/ops/). Superusers with two-factor sign-in only.
+    ops_page_enabled: bool = False
     # The audit log's entries are deleted this long after they were written, every night.
     audit_retention_days: Annotated[int, msgspec.Meta(ge=1)] = 365
     # The chat's LLM: any OpenAI-compatible chat-completions API. Without a key, a built-in
@@ -212,6 +228,7 @@ def _check_consistency(settings: Settings) -> None:
             )
     if settings.storage_backend == "s3" and not settings.s3_bucket:
         raise SettingsError("S3_BUCKET must be set when STORAGE_BACKEND=s3")
+    _check_sign_in_providers(settings)
     if not settings.is_production:
         return
     key = settings.secret_key
@@ -223,6 +240,39 @@ def _check_consistency(settings: Settings) -> None:
         )
     if settings.debug:
         raise SettingsError("DEBUG must be false when ENVIRONMENT=production")
+
+
+_SIGN_IN_PROVIDERS = {
+    "OIDC_GOOGLE_CLIENT_ID": ("OIDC_GOOGLE_CLIENT_SECRET", None),
+    "OIDC_GITHUB_CLIENT_ID": ("OIDC_GITHUB_CLIENT_SECRET", "OIDC_GITHUB_URL"),
+    "OIDC_CLIENT_ID": ("OIDC_CLIENT_SECRET", "OIDC_ISSUER"),
+}
+_HTTPS_URL = re.compile(r"https://[^/?#\s]+(/[^?#\s]*)?")
+_LOOPBACK_URL = re.compile(r"http://(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(/[^?#\s]*)?")
+
+
+def _check_sign_in_providers(settings: Settings) -> None:
+    """A provider that is on has its secret and an https address (plain http on loopback
+    outside production, for a provider run in the tests or beside `make run`)."""
+    values = msgspec.structs.asdict(settings)
+    for client_id, (secret, url) in _SIGN_IN_PROVIDERS.items():
+        if not values[client_id.lower()]:
+            continue
+        if not values[secret.lower()]:
+            raise SettingsError(f"{secret} must be set when {client_id} is")
+        if settings.is_production and not settings.site_url.startswith("https://"):
+            raise SettingsError(
+                f"SITE_URL={settings.site_url!r} is not valid with {client_id} set: providers "
+                "send the browser back to SITE_URL, which must be https:// in production"
+            )
+        address = values[url.lower()] if url else ""
+        if not url or _HTTPS_URL.fullmatch(address):
+            continue
+        if settings.is_production or not _LOOPBACK_URL.fullmatch(address):
+            raise SettingsError(
+                f"{url}={address!r} is not valid: expected an https:// address, such as "
+                "https://accounts.example.com"
+            )
 
 
 def env_file_of(environ: Mapping[str, str] | None = None) -> Path:

@@ -20,6 +20,7 @@ from jinja2.bccache import Bucket
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
+from bandstand.accounts.oidc import providers
 from bandstand.features import Feature
 from bandstand.settings import Settings
 
@@ -71,4 +72,7 @@ def create_template_config(
         environment.get_template(name)
     environment.globals["site_name"] = site_name
     environment.globals["navigation"] = [feature.nav for feature in features if feature.nav]
+    environment.globals["sign_in_providers"] = {
+        name: provider.label for name, provider in providers(settings).items()
+    }
     return TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment))

@@ -1,7 +1,14 @@
 from piccolo.apps.user.tables import BaseUser
 from piccolo_admin.endpoints import TableConfig
 
-from bandstand.accounts.tables import ApiToken, Group, LoginThrottle, Membership, VerifiedEmail
+from bandstand.accounts.tables import (
+    ApiToken,
+    Group,
+    LoginThrottle,
+    Membership,
+    ProviderAccount,
+    VerifiedEmail,
+)
 
 ADMIN = [
     TableConfig(
@@ -50,6 +57,12 @@ ADMIN = [
             ApiToken.revoked_at,
         ],
         exclude_visible_filters=[ApiToken.token_hash],
+        menu_group="Accounts",
+    ),
+    # Deleting a row unlinks the provider account: it no longer logs its user in.
+    TableConfig(
+        ProviderAccount,
+        visible_filters=[ProviderAccount.user, ProviderAccount.provider, ProviderAccount.email],
         menu_group="Accounts",
     ),
     TableConfig(

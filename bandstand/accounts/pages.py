@@ -7,6 +7,7 @@ from litestar.response import Template
 
 from bandstand.accounts.email_addresses import is_verified
 from bandstand.accounts.sessions import CurrentUser
+from bandstand.accounts.tables import ProviderAccount
 from bandstand.accounts.two_factor import is_enrolled
 from bandstand.accounts.users import group_names
 
@@ -19,6 +20,11 @@ async def account_page(
         "groups": sorted(await group_names(user.id)),
         "verified": await is_verified(user.id, user.email),
         "two_factor": await is_enrolled(user.id),
+        "provider_accounts": await ProviderAccount.select(
+            ProviderAccount.id, ProviderAccount.provider, ProviderAccount.email
+        )
+        .where(ProviderAccount.user == user.id)
+        .order_by(ProviderAccount.id),
         "message": message,
         "error": error,
     }

@@ -18,6 +18,7 @@ from piccolo.apps.user.tables import BaseUser
 
 from bandstand.accounts import (
     email_routes,
+    oidc_routes,
     reset_routes,
     throttle,
     token_routes,
@@ -192,4 +193,5 @@ ROUTES = [
     *email_routes.ROUTES,
     *two_factor_routes.ROUTES,
     *token_routes.ROUTES,
+    *oidc_routes.ROUTES,
 ]

@@ -13,6 +13,10 @@ class LoginForm(msgspec.Struct):
     next: str = ""
 
 
+class NextForm(msgspec.Struct):
+    next: str = ""
+
+
 class PasswordChangeForm(msgspec.Struct):
     current_password: str = ""
     new_password: str = ""

@@ -1,5 +1,5 @@
 """Groups for page-level permissions, the login throttle's counters, confirmed e-mail
-addresses, and API tokens.
+addresses, API tokens, and the accounts of sign-in providers linked to users.
 
 Users and sessions are Piccolo's own tables (`piccolo_user`, `sessions`), from the
 `piccolo.apps.user` and `piccolo_api.session_auth` apps.
@@ -72,4 +72,23 @@ class ApiToken(Table):
         return Readable(template="%s (%s…)", columns=[cls.name, cls.prefix])
 
 
-TABLES = [Group, Membership, LoginThrottle, VerifiedEmail, ApiToken]
+class ProviderAccount(Table):
+    """An account at a sign-in provider (Google, GitHub, an OpenID Connect issuer) that logs its
+    user in. One key per provider account, `<provider>:<subject>`: the provider's own id for
+    it, which lasts when its e-mail address changes."""
+
+    id: Serial
+    user = ForeignKey(BaseUser, on_delete=OnDelete.cascade, null=False, index=True)
+    key = Varchar(length=300, unique=True)
+    provider = Varchar(length=50)
+    # The address the provider gave at the last sign-in, to tell the user which account it is.
+    email = Varchar(length=255)
+    linked_at = Timestamptz()
+    last_login_at = Timestamptz(null=True, default=None)
+
+    @classmethod
+    def get_readable(cls) -> Readable:
+        return Readable(template="%s (%s)", columns=[cls.provider, cls.email])
+
+
+TABLES = [Group, Membership, LoginThrottle, VerifiedEmail, ApiToken, ProviderAccount]

@@ -39,6 +39,7 @@ FRAMEWORK_TABLES = {
     "login_throttle",
     "verified_email",
     "api_token",
+    "provider_account",
     "job_worker",
     "audit_entry",
 }

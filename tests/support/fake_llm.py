@@ -26,7 +26,6 @@ import contextlib
 import json
 import logging
 import re
-import socket
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
@@ -34,17 +33,15 @@ from types import TracebackType
 from typing import Any, Self
 
 import pytest
-import uvicorn
 
-LOOPBACK = "127.0.0.1"
+from tests.support.loopback_server import LoopbackServer
+
 DEFAULT_API_KEY = "test-key"
 ECHO_DELAY = 0.01
 SLOW_DELAY = 0.2
 SLOW_TOKENS = 100
 HANG_SECONDS = 60.0
 CUT_TOKENS = ("Partial", " answer", " then")
-START_TIMEOUT = 10.0
-STOP_TIMEOUT = 5.0
 
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -137,13 +134,11 @@ class FakeLLM:
         self._disconnects = 0
         self._completed = 0
         self._lock = threading.Lock()
-        self._socket: socket.socket | None = None
-        self._thread: threading.Thread | None = None
-        self._server: uvicorn.Server | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._server = LoopbackServer(
+            self._app, "fake LLM", before_stop=self._interrupt_all, log_filter=_quiet_drop
+        )
         self._active: set[_Request] = set()  # touched on the server's loop only
         self._stopping = False
-        self._error: BaseException | None = None
         self.port = 0
         self.base_url = ""
 
@@ -171,39 +166,9 @@ class FakeLLM:
     # ------------------------------------------------------------------ life cycle
 
     def __enter__(self) -> Self:
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._socket = listener
-        try:
-            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            # Bound here, handed to uvicorn: no window for another process to take the port.
-            listener.bind((LOOPBACK, 0))
-            self.port = listener.getsockname()[1]
-            self.base_url = f"http://{LOOPBACK}:{self.port}/v1"
-            logging.getLogger("uvicorn.error").addFilter(_quiet_drop)  # idempotent
-            config = uvicorn.Config(
-                self._app,
-                host=LOOPBACK,
-                port=self.port,
-                log_config=None,  # leave the process's logging configuration alone
-                log_level="warning",
-                lifespan="off",
-                interface="asgi3",
-                proxy_headers=False,
-                timeout_graceful_shutdown=2,
-            )
-            # Loaded here, outside any event loop: loading imports uvicorn's protocol modules,
-            # file reads the blocking-call detector would flag on the server's loop.
-            config.load()
-            self._server = uvicorn.Server(config)
-            loop_factory = config.get_loop_factory()
-            self._thread = threading.Thread(
-                target=self._run, args=(loop_factory,), name=f"fake-llm:{self.port}", daemon=True
-            )
-            self._thread.start()
-            self._wait_started()
-        except BaseException:
-            self._stop()
-            raise
+        self._server.__enter__()
+        self.port = self._server.port
+        self.base_url = f"{self._server.url}/v1"
         return self
 
     def __exit__(
@@ -212,52 +177,7 @@ class FakeLLM:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        self._stop()
-
-    def _run(self, loop_factory: Callable[[], asyncio.AbstractEventLoop] | None) -> None:
-        try:
-            with asyncio.Runner(loop_factory=loop_factory) as runner:
-                runner.run(self._serve())
-        except BaseException as error:  # noqa: BLE001 - reported by __enter__ (SystemExit too)
-            self._error = error
-
-    async def _serve(self) -> None:
-        assert self._server is not None
-        assert self._socket is not None
-        self._loop = asyncio.get_running_loop()
-        # Server.serve installs signal handlers only in the main thread (capture_signals).
-        await self._server.serve(sockets=[self._socket])
-
-    def _wait_started(self) -> None:
-        assert self._server is not None
-        assert self._thread is not None
-        deadline = time.monotonic() + START_TIMEOUT
-        while not self._server.started:
-            if not self._thread.is_alive():
-                message = f"the fake LLM server did not start: {self._error!r}"
-                raise RuntimeError(message) from self._error
-            if time.monotonic() > deadline:
-                raise RuntimeError("the fake LLM server did not start in time")
-            time.sleep(0.005)
-        with socket.create_connection((LOOPBACK, self.port), timeout=2):
-            pass
-
-    def _stop(self) -> None:
-        loop, server, thread = self._loop, self._server, self._thread
-        if loop is not None:
-            with contextlib.suppress(RuntimeError):  # the loop has already closed
-                loop.call_soon_threadsafe(self._interrupt_all)
-        if server is not None:
-            server.should_exit = True
-        if thread is not None:
-            thread.join(timeout=STOP_TIMEOUT)
-            if thread.is_alive() and server is not None:
-                server.force_exit = True
-                thread.join(timeout=STOP_TIMEOUT)
-        if self._socket is not None:
-            self._socket.close()
-        if thread is not None and thread.is_alive():
-            raise RuntimeError("the fake LLM server thread did not stop")
+        self._server.__exit__(exc_type, exc, traceback)
 
     def _interrupt_all(self) -> None:
         self._stopping = True
