@@ -5,6 +5,7 @@ site; GitHub's API; settings that refuse what cannot work."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -85,6 +86,12 @@ def with_query(path: str, **changes: str) -> str:
     return f"{parts.path}?{urlencode({**query, **changes})}"
 
 
+def error_of(page: httpx.Response) -> str:
+    """The error a page shows, for an assertion's message."""
+    found = re.search(r'<p class="error" role="alert">(.*?)</p>', page.text)
+    return found.group(1) if found else page.text[:200]
+
+
 async def who(client: httpx.AsyncClient) -> str | None:
     """The logged-in user's name, from the account page; None when nobody is."""
     page = await client.get("/account", headers=HTML)
@@ -107,8 +114,8 @@ async def test_the_login_page_offers_the_providers_and_signs_in(
 ) -> None:
     page = await site.get("/login")
     assert 'action="/login/oidc/oidc"' in page.text
-    assert "Log in with Loopback ID" in page.text
-    assert "Log in with GitHub" in page.text
+    assert "Log in with Loopback ID" in page.text, error_of(page)
+    assert "Log in with GitHub" in page.text, error_of(page)
     await confirm_address(people.plain, "plain@example.com")
 
     started = await start(site)
@@ -143,7 +150,7 @@ async def test_a_tampered_state_is_refused_before_the_code_is_used(
     refused = await site.get(with_query(callback, state="forged"), headers=HTML)
 
     assert refused.status_code == 400
-    assert "try again" in refused.text
+    assert "try again" in refused.text, error_of(refused)
     assert oidc_provider.token_requests == 0
     assert await who(site) is None
     failed = await AuditEntry.select(AuditEntry.target_id).where(
@@ -179,7 +186,7 @@ async def test_a_replayed_id_token_is_refused_by_its_nonce(
     refused = await sign_in(site, alice.subject)
 
     assert refused.status_code == 400
-    assert "did not confirm the sign-in" in refused.text
+    assert "did not confirm the sign-in" in refused.text, error_of(refused)
     assert await who(site) is None
 
 
@@ -253,7 +260,7 @@ async def test_an_address_the_provider_has_not_verified_links_nothing(
     refused = await sign_in(site, "eve-sub")
 
     assert refused.status_code == 400
-    assert "has not verified" in refused.text
+    assert "has not verified" in refused.text, error_of(refused)
     assert await links() == []
     assert await who(site) is None
 
@@ -266,7 +273,7 @@ async def test_an_address_not_confirmed_here_links_nothing(
     refused = await sign_in(site, alice.subject)
 
     assert refused.status_code == 400
-    assert "has not confirmed it" in refused.text
+    assert "has not confirmed it" in refused.text, error_of(refused)
     assert await links() == []
 
 
@@ -292,7 +299,7 @@ async def test_a_first_sign_in_makes_an_account_only_with_sign_up_on(
     async with client_for(closed) as client:
         refused = await sign_in(client, "newcomer-sub")
         assert refused.status_code == 400
-        assert "No account here uses new.comer@example.com" in refused.text
+        assert "No account here uses new.comer@example.com" in refused.text, error_of(refused)
 
     changes = {**provider_settings(oidc_provider), "signup_enabled": True}
     open_site = await build_site([], "Open", **changes)
@@ -300,7 +307,7 @@ async def test_a_first_sign_in_makes_an_account_only_with_sign_up_on(
         assert (await sign_in(client, "newcomer-sub")).status_code == 303
         assert await who(client) == "new.comer"
         page = await client.get("/account", headers=HTML)
-        assert "new.comer@example.com (confirmed)" in page.text
+        assert "new.comer@example.com (confirmed)" in page.text, error_of(page)
 
 
 async def test_linking_from_the_account_page(
@@ -316,7 +323,7 @@ async def test_linking_from_the_account_page(
     assert linked.headers["location"] == "/account"
     assert await links() == [(people.member, "oidc:work-sub")]
     page = await site.get("/account", headers=HTML)
-    assert "Loopback ID: no verified address" in page.text
+    assert "Loopback ID: no verified address" in page.text, error_of(page)
 
     await log_out(site)
     assert (await sign_in(site, "work-sub")).status_code == 303
@@ -329,7 +336,7 @@ async def test_linking_from_the_account_page(
     started = await site.post("/account/sign-in/link/oidc", data={"_csrf_token": token})
     refused = await site.get(await approve(started, "work-sub"))
     assert refused.status_code == 400
-    assert "linked to another account" in refused.text
+    assert "linked to another account" in refused.text, error_of(refused)
     assert await links() == [(people.member, "oidc:work-sub")]
 
 
@@ -416,7 +423,7 @@ async def test_github_signs_in_by_its_verified_primary_address(
     await log_out(site)
     refused = await sign_in(site, "bob-sub", name="github")
     assert refused.status_code == 400
-    assert "has not verified" in refused.text
+    assert "has not verified" in refused.text, error_of(refused)
 
 
 async def test_a_provider_that_cannot_be_reached_gets_a_message(people: People) -> None:
