@@ -134,10 +134,13 @@ class Runner:
             run.append(f"\nCould not start: {error}\n")
             run.exit_code = -1
         finally:
-            run.finished_at = datetime.datetime.now(datetime.UTC)
             if run.exit_code is None:
                 run.exit_code = -1
-            await when_done(run)
+            try:
+                await when_done(run)
+            finally:
+                # Ended only now: what the page shows as ended is in the audit log already.
+                run.finished_at = datetime.datetime.now(datetime.UTC)
 
     @staticmethod
     async def _read(run: Run, process: asyncio.subprocess.Process) -> None:
