@@ -28,6 +28,7 @@ from piccolo_api.session_auth.tables import SessionsBase
 from bandstand.accounts import api_tokens
 from bandstand.accounts.errors import EXCEPTION_HANDLERS
 from bandstand.accounts.guards import verified_email_paths
+from bandstand.accounts.oidc import providers
 from bandstand.accounts.sessions import session_middleware
 from bandstand.accounts.users import User
 from bandstand.admin import admin_mount
@@ -228,5 +229,6 @@ def create_app(
         hosts=settings.allowed_hosts,
         hsts=settings.is_production,
         access_log=settings.log_format == "json",
+        form_targets=list(dict.fromkeys(p.origin for p in providers(settings).values())),
     )
     return app

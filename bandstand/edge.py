@@ -56,11 +56,17 @@ class EdgeMiddleware:
     `access_log`, writes one log line per request."""
 
     def __init__(
-        self, app: ASGIApp, *, hosts: Sequence[str], hsts: bool, access_log: bool = False
+        self,
+        app: ASGIApp,
+        *,
+        hosts: Sequence[str],
+        hsts: bool,
+        access_log: bool = False,
+        form_targets: Sequence[str] = (),
     ) -> None:
         self.app = app
         self.hosts = HostCheck(hosts)
-        self.security_headers = SecurityHeaders(hsts=hsts)
+        self.security_headers = SecurityHeaders(hsts=hsts, form_targets=form_targets)
         self.access_log = access_log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

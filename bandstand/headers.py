@@ -14,20 +14,28 @@ from litestar.types import Scope
 
 Headers = list[tuple[bytes, bytes]]
 
-CONTENT_SECURITY_POLICY = "; ".join(
-    (
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        # blob: for the preview of a photo chosen for upload; data: for Pico's inline icons.
-        "img-src 'self' blob: data:",
-        "connect-src 'self'",
-        "object-src 'none'",
-        "base-uri 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
+
+def content_security_policy(form_targets: Iterable[str] = ()) -> str:
+    """The site's policy; `form_targets` are the other origins a form may lead to (the sign-in
+    providers': a sign-in button's form is answered with a redirect to its provider, and
+    browsers hold that redirect to form-action)."""
+    return "; ".join(
+        (
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            # blob: for the preview of a photo chosen for upload; data: for Pico's inline icons.
+            "img-src 'self' blob: data:",
+            "connect-src 'self'",
+            "object-src 'none'",
+            "base-uri 'self'",
+            " ".join(("form-action 'self'", *form_targets)),
+            "frame-ancestors 'none'",
+        )
     )
-)
+
+
+CONTENT_SECURITY_POLICY = content_security_policy()
 
 
 # Litestar's OpenAPI page loads Swagger UI from its CDN and starts it with an inline script. The
@@ -78,8 +86,11 @@ class SecurityHeaders:
     Added by `bandstand/edge.py`: Litestar's `response_headers` rebuilt and re-encoded the same
     headers on every response, and missed the 404 it answers before its middleware runs."""
 
-    def __init__(self, *, hsts: bool = False) -> None:
-        headers = dict(SECURITY_HEADERS)
+    def __init__(self, *, hsts: bool = False, form_targets: Iterable[str] = ()) -> None:
+        headers = {
+            **SECURITY_HEADERS,
+            "content-security-policy": content_security_policy(form_targets),
+        }
         if hsts:
             headers["strict-transport-security"] = STRICT_TRANSPORT_SECURITY
         self.site = _encoded(headers)

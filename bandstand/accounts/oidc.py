@@ -14,6 +14,7 @@ import functools
 import warnings
 from dataclasses import dataclass
 from typing import Any, NamedTuple
+from urllib.parse import urlsplit
 
 import httpx
 from authlib.common.errors import AuthlibBaseError
@@ -78,6 +79,9 @@ class Provider:
     name: str
     label: str
     client: _Client
+    # Where its authorization page is: the one origin besides the site's that the site's
+    # Content-Security-Policy lets a form lead to for it (bandstand/headers.py).
+    origin: str
     # The issuer an ID token must name (OpenID Connect), or the API that tells who signed in
     # (GitHub).
     issuer: str = ""
@@ -90,6 +94,11 @@ class Provider:
             started = await self.client.create_authorization_url(redirect_uri)
         except _FAILURES as error:
             raise self._unreachable() from error
+        if origin_of(started["url"]) != self.origin:
+            raise SignInFailed(
+                f"{self.label}'s sign-in page is at {origin_of(started['url'])}, not at "
+                f"{self.origin}: the site lets its forms lead to {self.origin} only."
+            )
         return Start(
             started["url"], started["state"], started.get("nonce", ""), started["code_verifier"]
         )
@@ -150,6 +159,11 @@ class Provider:
         return SignInFailed(f"{self.label} cannot be reached just now: try again in a moment.")
 
 
+def origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 def _reason(error: BaseException) -> str:
     return getattr(error, "description", None) or type(error).__name__
 
@@ -180,7 +194,7 @@ def providers(settings: Settings) -> dict[str, Provider]:
             "openid email profile",
             server_metadata_url=_discovery(GOOGLE_ISSUER),
         )
-        found.append(Provider("google", "Google", client, issuer=GOOGLE_ISSUER))
+        found.append(Provider("google", "Google", client, GOOGLE_ISSUER, issuer=GOOGLE_ISSUER))
     if settings.oidc_github_client_id:
         web = settings.oidc_github_url.rstrip("/")
         # github.com has its API on a host of its own; GitHub Enterprise Server under /api/v3.
@@ -192,7 +206,7 @@ def providers(settings: Settings) -> dict[str, Provider]:
             authorize_url=f"{web}/login/oauth/authorize",
             access_token_url=f"{web}/login/oauth/access_token",
         )
-        found.append(Provider("github", "GitHub", client, api_url=api))
+        found.append(Provider("github", "GitHub", client, origin_of(web), api_url=api))
     if settings.oidc_client_id:
         client = _client(
             settings.oidc_client_id,
@@ -200,5 +214,8 @@ def providers(settings: Settings) -> dict[str, Provider]:
             "openid email profile",
             server_metadata_url=_discovery(settings.oidc_issuer),
         )
-        found.append(Provider("oidc", settings.oidc_label, client, issuer=settings.oidc_issuer))
+        issuer = settings.oidc_issuer
+        found.append(
+            Provider("oidc", settings.oidc_label, client, origin_of(issuer), issuer=issuer)
+        )
     return {provider.name: provider for provider in found}

@@ -29,6 +29,7 @@ UPLOADS_ON_INSTANCE = "deploy.W006"
 TEXT_LOGS = "deploy.W007"
 EMAIL_NOT_SENT = "deploy.E005"
 LOCAL_SITE_URL = "deploy.W008"
+OPS_PAGE_ON = "deploy.W009"
 IDS = (
     DEVELOPMENT_KEY,
     SHORT_KEY,
@@ -43,6 +44,7 @@ IDS = (
     TEXT_LOGS,
     EMAIL_NOT_SENT,
     LOCAL_SITE_URL,
+    OPS_PAGE_ON,
 )
 
 # A random key of 32 characters has about 20 different ones (hex: about 14 of 16); fewer than
@@ -118,6 +120,16 @@ def check_deploy(
                 "LOG_FORMAT=text: log lines are plain text without request ids, which a "
                 "platform's log viewer can neither parse nor tie to its router's lines",
                 "remove LOG_FORMAT (json is production's default) or set LOG_FORMAT=json",
+            )
+        )
+    if settings.ops_page_enabled:
+        findings.append(
+            Finding(
+                OPS_PAGE_ON,
+                "OPS_PAGE_ENABLED: /ops runs migrations, demo data resets and backups from the "
+                "browser, for any superuser with two-factor sign-in on",
+                "set OPS_PAGE_ENABLED=false once the host has a shell or a release step; if the "
+                "page is meant to stay, --silence=deploy.W009",
             )
         )
     return findings

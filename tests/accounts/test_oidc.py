@@ -116,6 +116,9 @@ async def test_the_login_page_offers_the_providers_and_signs_in(
     assert 'action="/login/oidc/oidc"' in page.text
     assert "Log in with Loopback ID" in page.text, error_of(page)
     assert "Log in with GitHub" in page.text, error_of(page)
+    # The button's form is answered with a redirect to the provider: the policy allows it.
+    policy = page.headers["content-security-policy"]
+    assert f"form-action 'self' {oidc_provider.url};" in policy
     await confirm_address(people.plain, "plain@example.com")
 
     started = await start(site)

@@ -58,6 +58,7 @@ CASES = [
     pytest.param("deploy.E005", {"EMAIL_BACKEND": "memory"}, id="E005-memory"),
     pytest.param("deploy.W008", {"SITE_URL": "http://127.0.0.1:8000"}, id="W008-local"),
     pytest.param("deploy.W008", {"SITE_URL": "http://bandstand.example"}, id="W008-http"),
+    pytest.param("deploy.W009", {"OPS_PAGE_ENABLED": "true"}, id="W009"),
 ]
 
 

@@ -110,6 +110,8 @@ async def test_every_write_refuses_a_missing_or_forged_csrf_token(
         "action": "load",
         "token": "not-a-token",
         "token_id": 1,
+        "name": "google",
+        "account_id": 1,
     }
     await log_in(client, "boss")
     token = await csrf_token(client, "/account")
@@ -169,6 +171,11 @@ async def test_every_write_refuses_a_missing_or_forged_csrf_token(
             "data": {"name": "script", "scopes": "albums:read", "days": "30"}
         },
         ("POST", "/account/tokens/{token_id:int}/revoke"): {},
+        ("POST", "/login/oidc/{name:str}"): {"data": {"next": "/"}},
+        ("POST", "/account/sign-in/link/{name:str}"): {},
+        ("POST", "/account/sign-in/unlink/{account_id:int}"): {
+            "data": {"current_password": PASSWORD}
+        },
     }
     writes = site_writes(app)
     missing = [write for write in writes if write not in bodies]

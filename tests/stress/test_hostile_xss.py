@@ -48,7 +48,7 @@ FORMS: tuple[type[msgspec.Struct], ...] = (AlbumIn, FanIn, LoginForm, SignupForm
 # and the login's code step, which shows a form only.
 SHOWS_NO_DATA = re.compile(
     r"^/(static|media|schema|healthz$|readyz$|jobs|password-reset|verify-email/|account/email/"
-    r"|login/code$)"
+    r"|login/code$|login/oidc/)"
 )
 ROUTE_PARAMETER = re.compile(r"\{(\w+)(?::\w+)?\}")
 

@@ -19,12 +19,14 @@ from tests.support.postgres_servers import free_port
 def live_server(**environ: str) -> Iterator[str]:
     """Serve `main:app` with `environ` added to the environment; yields the base URL."""
     port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    # Links made for outside (e-mails, a sign-in provider's way back) lead to this server.
+    environ.setdefault("SITE_URL", base)
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "main:app", "--port", str(port), "--log-level=warning"],
         cwd=PROJECT_ROOT,
         env={**os.environ, **environ},
     )
-    base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
         while True:

@@ -3,8 +3,11 @@ OAuth 2 server with its API, over real HTTP (tests/support/loopback_server.py).
 
 It does what a real provider checks: the client's id and secret, the redirect URI, PKCE (S256,
 required), and codes that work once and for a minute. Its ID tokens are RS256-signed JWTs
-(joserfc) with the key its JWKS publishes. The browser's part (the user approving) is a GET of
-the authorization URL with `login_as=<subject>` added.
+(joserfc) with the key its JWKS publishes. The user approves on its page (a form asking which
+subject signs in), or a test adds `login_as=<subject>` to the authorization URL.
+
+`host` names it in its URLs: `localhost` makes it another site than one on 127.0.0.1, as a
+real provider is, for a browser's cookie rules.
 
 For the hostile cases, a test can change what it answers: `replay_id_token` (an ID token
 answered again, for a later sign-in), `claims_override` (claims changed in the next ID tokens).
@@ -19,6 +22,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from html import escape
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -30,7 +34,7 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Redirect, Response
 
-from tests.support.loopback_server import LoopbackServer
+from tests.support.loopback_server import LOOPBACK, LoopbackServer
 
 CLIENT_ID = "bandstand-tests"
 CLIENT_SECRET = "provider-test-secret"
@@ -58,7 +62,8 @@ class Person:
 
 
 class OidcProvider:
-    def __init__(self) -> None:
+    def __init__(self, host: str = LOOPBACK) -> None:
+        self.host = host
         self.key = RSAKey.generate_key(2048, parameters={"kid": "test-key"})
         self.people: dict[str, Person] = {}
         self.grants: dict[str, Grant] = {}
@@ -71,7 +76,7 @@ class OidcProvider:
 
     @property
     def url(self) -> str:
-        return self.server.url
+        return f"http://{self.host}:{self.server.port}"
 
     def add(self, person: Person) -> Person:
         self.people[person.subject] = person
@@ -133,7 +138,9 @@ class OidcProvider:
         if query.get("client_id") != CLIENT_ID or not redirect_uri:
             return Response("unknown client or no redirect_uri", status_code=400)
         answer: dict[str, str] = {"state": query.get("state", "")}
-        person = self.people.get(query.get("login_as", ""))
+        if "login_as" not in query:
+            return self._approval_page(query)
+        person = self.people.get(query["login_as"])
         if person is None:
             answer["error"] = "access_denied"
         elif query.get("code_challenge_method") != "S256" or not query.get("code_challenge"):
@@ -145,6 +152,19 @@ class OidcProvider:
             )
             answer["code"] = code
         return Redirect(f"{redirect_uri}?{urlencode(answer)}", status_code=302)
+
+    @staticmethod
+    def _approval_page(query: dict[str, str]) -> Response[str]:
+        kept = "".join(
+            f'<input type="hidden" name="{escape(name)}" value="{escape(value)}">'
+            for name, value in query.items()
+        )
+        page = (
+            "<!doctype html><title>Loopback ID</title><h1>Sign in to Loopback ID</h1>"
+            f'<form method="get">{kept}<label for="login_as">Subject</label>'
+            '<input id="login_as" name="login_as"><button type="submit">Authorize</button></form>'
+        )
+        return Response(page, media_type="text/html")
 
     def _token(self, authorization: str, form: dict[str, str]) -> Response[dict[str, Any]]:
         self.token_requests += 1
@@ -198,8 +218,8 @@ class OidcProvider:
 
 
 @contextmanager
-def running_provider() -> Iterator[OidcProvider]:
-    provider = OidcProvider()
+def running_provider(host: str = LOOPBACK) -> Iterator[OidcProvider]:
+    provider = OidcProvider(host)
     with provider.server:
         yield provider
 
