@@ -1,3 +1,3 @@
 """Bandstand: a Django-like, async-first web stack on Litestar, Piccolo ORM and Piccolo Admin."""
 
-__version__ = "0.5.0"
+__version__ = "0.6.0"

@@ -20,7 +20,7 @@ admin, reported as a failure of the site.
 
 Every write that succeeds is written to the audit log (`bandstand.audit`): who, the row, and
 its fields before and after. (The admin deletes rows one by one: piccolo_api's bulk delete is
-not routed.) The audit log's own table is read-only here.
+not routed.) The logs' own tables (the audit log, the AI call log) are read-only here.
 """
 
 from __future__ import annotations
@@ -36,17 +36,19 @@ from piccolo_api.crud.exceptions import MalformedQuery
 from starlette.requests import Request
 from starlette.responses import Response
 
+from bandstand.ai.tables import AiCall
 from bandstand.audit.log import Changes, changed, created, deleted, record, secret_fields
 from bandstand.audit.tables import AuditEntry
 from bandstand.forms import NO_NUL
 
+LOGS: tuple[type[Table], ...] = (AuditEntry, AiCall)
 # Where piccolo_api logs the database errors it answers with a 422.
 CONSTRAINT_LOGGER = "piccolo_api.crud.exceptions"
 
 
 class AdminCRUD(PiccoloCRUD):
     def __init__(self, table: type[Table], *args: Any, **kwargs: Any) -> None:
-        if table is AuditEntry:
+        if table in LOGS:
             kwargs["read_only"] = True
         super().__init__(table, *args, **kwargs)
 

@@ -17,6 +17,7 @@ from piccolo.table import Table
 
 from bandstand.accounts import tables as accounts_tables
 from bandstand.accounts import tasks as accounts_tasks
+from bandstand.ai import tables as ai_tables
 from bandstand.audit import tables as audit_tables
 from bandstand.audit import tasks as audit_tasks
 from bandstand.email import tasks as email_tasks
@@ -112,6 +113,7 @@ FRAMEWORK_FEATURES: tuple[Feature, ...] = (
         admin="bandstand.audit.admin",
         tasks=(audit_tasks.prune_audit_log,),
     ),
+    Feature("ai", tables=ai_tables.TABLES, admin="bandstand.ai.admin"),
 )
 
 

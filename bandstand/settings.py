@@ -16,6 +16,8 @@ from typing import Annotated, Any, Literal
 import msgspec
 from dotenv import dotenv_values
 
+from bandstand.ai.prices import PriceError, price_table
+
 Environment = Literal["development", "production", "test"]
 StorageBackend = Literal["filesystem", "database", "s3"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
@@ -102,6 +104,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     llm_connect_timeout_seconds: Annotated[float, msgspec.Meta(gt=0)] = 10.0
     llm_read_timeout_seconds: Annotated[float, msgspec.Meta(gt=0)] = 60.0
     llm_offline_token_delay_ms: Annotated[int, msgspec.Meta(ge=0)] = 40
+    # What each model costs, per million tokens, prompt/completion: "gpt-4o-mini=0.15/0.60,…"
+    # (bandstand/ai/prices.py). A model not listed costs 0.
+    ai_prices: tuple[str, ...] = ()
+    # What each user may spend on AI calls per UTC day and month, in tokens and in the price
+    # table's money; 0 is no limit. Overridden per user or group in the admin (AI budgets).
+    ai_budget_daily_tokens: Annotated[int, msgspec.Meta(ge=0)] = 0
+    ai_budget_monthly_tokens: Annotated[int, msgspec.Meta(ge=0)] = 0
+    ai_budget_daily_cost: Annotated[float, msgspec.Meta(ge=0)] = 0.0
+    ai_budget_monthly_cost: Annotated[float, msgspec.Meta(ge=0)] = 0.0
     # Where uploaded files live: a folder (MEDIA_ROOT), the database (for a PaaS whose disk is
     # read-only or wiped on deploy) or an S3-compatible bucket.
     storage_backend: StorageBackend = "filesystem"
@@ -180,6 +191,8 @@ def _accepted(type_: Any) -> str:
             return f"a whole number from {info.ge} to {info.le}"
         return "a whole number" + (f" of at least {info.ge}" if info.ge is not None else "")
     if isinstance(info, msgspec.inspect.FloatType):
+        if info.ge is not None:
+            return f"a number of at least {info.ge:g}"
         return "a number" + (f" above {info.gt:g}" if info.gt is not None else "")
     if isinstance(info, msgspec.inspect.VarTupleType):
         return "a comma-separated list"
@@ -229,6 +242,7 @@ def _check_consistency(settings: Settings) -> None:
     if settings.storage_backend == "s3" and not settings.s3_bucket:
         raise SettingsError("S3_BUCKET must be set when STORAGE_BACKEND=s3")
     _check_sign_in_providers(settings)
+    _check_prices(settings)
     if not settings.is_production:
         return
     key = settings.secret_key
@@ -273,6 +287,15 @@ def _check_sign_in_providers(settings: Settings) -> None:
                 f"{url}={address!r} is not valid: expected an https:// address, such as "
                 "https://accounts.example.com"
             )
+
+
+def _check_prices(settings: Settings) -> None:
+    try:
+        price_table(settings.ai_prices)
+    except PriceError as error:
+        raise SettingsError(
+            f"AI_PRICES={','.join(settings.ai_prices)!r} is not valid: {error}"
+        ) from None
 
 
 def env_file_of(environ: Mapping[str, str] | None = None) -> Path:

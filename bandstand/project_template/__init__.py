@@ -55,6 +55,7 @@ DEMO = (
 LEFT_OUT = frozenset(
     {
         "test_browser.py",
+        "test_budgets.py",
         "test_fake_llm.py",
         "test_hostile_input.py",
         "test_photos.py",

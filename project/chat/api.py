@@ -16,15 +16,23 @@ from litestar.openapi import ResponseSpec
 from litestar.params import Body, FromPath
 from litestar.response import ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
-from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED, HTTP_409_CONFLICT
+from litestar.status_codes import (
+    HTTP_200_OK,
+    HTTP_201_CREATED,
+    HTTP_409_CONFLICT,
+    HTTP_429_TOO_MANY_REQUESTS,
+)
 
 from bandstand.accounts.guards import current_user, requires_login
 from bandstand.accounts.schemas import LOGIN_AND_CSRF_REQUIRED, LOGIN_REQUIRED, refusal
 from bandstand.accounts.sessions import CurrentUser
+from bandstand.ai.budgets import budget_of
+from bandstand.ai.calls import Call
+from bandstand.ai.prices import price_of
+from bandstand.ai.providers import estimate_prompt_tokens, provider_for
 from bandstand.ids import RowId
 from bandstand.settings import Settings
 from project.chat import queries
-from project.chat.providers import provider_for
 from project.chat.schemas import (
     ConversationOut,
     ConversationWithMessages,
@@ -32,7 +40,13 @@ from project.chat.schemas import (
     NewConversation,
     ReplyEvent,
 )
-from project.chat.service import MAX_MESSAGE_LENGTH, ReplyInProgress, run_reply, start_reply
+from project.chat.service import (
+    MAX_MESSAGE_LENGTH,
+    Metering,
+    ReplyInProgress,
+    run_reply,
+    start_reply,
+)
 
 UserRequest = Request[CurrentUser, str, Any]
 ConversationId = RowId
@@ -42,11 +56,14 @@ NOT_FOUND = {404: refusal("You have no conversation with this id.")}
 REPLY_STREAM = ResponseSpec(
     ReplyEvent,
     media_type="text/event-stream",
-    description="text/event-stream: `token` events (JSON strings), then `error` if the provider "
-    "failed, then `done` with the message id, status, provider and rendered HTML",
+    description="text/event-stream: a `notice` once 80% of the user's AI budget is used, "
+    "`token` events (JSON strings), then `error` if the provider failed or a `notice` if the "
+    "answer stopped at the budget's limit, then `done` with the message id, status, provider "
+    "and rendered HTML",
     generate_examples=False,
 )
 REPLY_IN_PROGRESS = refusal("A reply in this conversation is still being written.")
+BUDGET_SPENT = refusal("Your daily AI budget is spent (10,000 of 10,000 tokens). It renews …")
 
 
 @get("/api/chat/conversations", guards=[requires_login], tags=["chat"], responses=LOGIN_REQUIRED)
@@ -93,6 +110,7 @@ async def get_conversation(
         **LOGIN_AND_CSRF_REQUIRED,
         **NOT_FOUND,
         HTTP_409_CONFLICT: REPLY_IN_PROGRESS,
+        HTTP_429_TOO_MANY_REQUESTS: BUDGET_SPENT,
     },
 )
 async def post_message(
@@ -101,14 +119,19 @@ async def post_message(
     data: Annotated[MessageIn, StrictJSON],
     settings: NamedDependency[Settings],
 ) -> ServerSentEvent:
-    """Send a message; the reply streams back as Server-Sent Events."""
-    await queries.own_conversation(current_user(request).id, conversation_id)
+    """Send a message; the reply streams back as Server-Sent Events. Refused (429) once the
+    user's AI budget is spent."""
+    user_id = current_user(request).id
+    await queries.own_conversation(user_id, conversation_id)
     text = data.content.strip()
     # The length as sent, as the schema says. Refusals are Litestar's shape, as the schema says.
     if not text or len(data.content) > MAX_MESSAGE_LENGTH:
         raise ClientException(f"A message needs 1 to {MAX_MESSAGE_LENGTH} characters.")
     if "\0" in text:  # PostgreSQL cannot store it; SQLite could: refused on both
         raise ClientException("A message cannot contain the NUL character.")
+    budget = await budget_of(user_id, settings)
+    if budget.spent:
+        raise ClientException(budget.refusal, status_code=HTTP_429_TOO_MANY_REQUESTS)
     provider = provider_for(settings)
     try:
         answer_id, history = await start_reply(conversation_id, text, provider)
@@ -118,8 +141,17 @@ async def post_message(
             status_code=HTTP_409_CONFLICT,
         ) from None
 
+    metering = Metering(
+        Call(user_id, "chat", provider.model),
+        settings,
+        max_tokens=budget.max_completion_tokens(
+            price_of(settings.ai_prices, provider.model), estimate_prompt_tokens(history)
+        ),
+        warning=budget.warning,
+    )
+
     async def events() -> AsyncIterator[ServerSentEventMessage]:
-        async for event in run_reply(answer_id, history, provider):
+        async for event in run_reply(answer_id, history, provider, metering):
             yield ServerSentEventMessage(
                 event=event.kind, data=msgspec.json.encode(event.data).decode()
             )

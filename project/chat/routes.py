@@ -14,11 +14,12 @@ from litestar.types import ControllerRouterHandler
 
 from bandstand.accounts.guards import current_user, requires_login
 from bandstand.accounts.sessions import CurrentUser
+from bandstand.ai.budgets import budget_of
+from bandstand.ai.providers import provider_for
 from bandstand.ids import RowId
 from bandstand.settings import Settings
 from project.chat import api, queries
 from project.chat.markdown import render_markdown
-from project.chat.providers import provider_for
 from project.chat.schemas import RenameForm
 from project.chat.service import MAX_MESSAGE_LENGTH
 from project.chat.tables import DEFAULT_TITLE, Conversation
@@ -46,6 +47,7 @@ async def chat_page(
     settings: NamedDependency[Settings],
 ) -> Template:
     user_id = current_user(request).id
+    budget = await budget_of(user_id, settings)
     context = {
         "conversation": await queries.own_conversation(user_id, conversation_id),
         "conversations": await queries.conversations(user_id),
@@ -53,6 +55,7 @@ async def chat_page(
         "provider": provider_for(settings).name,
         "max_length": MAX_MESSAGE_LENGTH,
         "render_markdown": render_markdown,
+        "budget_notice": budget.refusal if budget.spent else budget.warning,
     }
     return Template("chat/conversation.html", context=context)
 

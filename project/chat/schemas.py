@@ -63,7 +63,9 @@ _DONE = Schema(
     required=["html", "message_id", "provider", "status"],
     properties={
         "message_id": Schema(type=OpenAPIType.INTEGER),
-        "status": Schema(type=OpenAPIType.STRING, enum=["complete", "failed", "interrupted"]),
+        "status": Schema(
+            type=OpenAPIType.STRING, enum=["complete", "limited", "failed", "interrupted"]
+        ),
         "provider": _TEXT,
         "html": _TEXT,
     },
@@ -71,8 +73,8 @@ _DONE = Schema(
 EventData = Annotated[
     str,
     KwargDefinition(
-        description="JSON: the token's text, the error's message, or (done) the saved message's "
-        "id, status and provider and the reply rendered as HTML.",
+        description="JSON: the token's text, the notice's or the error's message, or (done) the "
+        "saved message's id, status and provider and the reply rendered as HTML.",
         schema_extra={
             "contentMediaType": "application/json",
             "contentSchema": Schema(any_of=[_TEXT, _DONE]),
@@ -82,8 +84,9 @@ EventData = Annotated[
 
 
 class ReplyEvent(msgspec.Struct):
-    """One Server-Sent Event of a streamed reply: `token` events, then `error` if the provider
-    failed, then `done`. (Before OpenAPI 3.2, a `text/event-stream` schema describes one event.)"""
+    """One Server-Sent Event of a streamed reply: `notice` (AI budget), `token` events, then
+    `error` if the provider failed, then `done`. (Before OpenAPI 3.2, a `text/event-stream`
+    schema describes one event.)"""
 
-    event: Literal["token", "error", "done"]
+    event: Literal["notice", "token", "error", "done"]
     data: EventData

@@ -1,24 +1,27 @@
 """A reply's life: written down before the first token, kept whatever happens after.
 
 The user's message and an empty "streaming" answer are saved first; tokens go to the reader as
-they arrive; the answer is saved at the end — complete, failed (with the provider's error) or
-interrupted (the reader left) — with whatever text had arrived.
+they arrive; the answer is saved at the end — complete, limited (stopped at the user's AI
+budget), failed (with the provider's error) or interrupted (the reader left) — with whatever
+text had arrived, and the call is written to the AI call log.
 """
 
 from __future__ import annotations
 
 import datetime
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Any
 
 import anyio
 from piccolo.engine.finder import engine_finder
 
+from bandstand.ai.calls import Call, Outcome
+from bandstand.ai.providers import Provider, ProviderError
 from bandstand.database.errors import describe_connection_error, is_unavailable
+from bandstand.settings import Settings
 from project.chat.markdown import render_markdown
-from project.chat.providers import Provider, ProviderError
 from project.chat.tables import DEFAULT_TITLE, Conversation, Message
 
 logger = logging.getLogger(__name__)
@@ -30,6 +33,7 @@ STALE_STREAM = datetime.timedelta(minutes=10)
 SAVE_RETRY_SECONDS = 15.0
 SAVE_RETRY_INTERVAL_SECONDS = 0.5
 UNSAVED = "The reply could not be saved: the database is unavailable. Send it again shortly."
+LIMITED = "The answer stopped here: it reached the limit of your AI budget."
 
 
 class ReplyInProgress(Exception):
@@ -38,7 +42,7 @@ class ReplyInProgress(Exception):
 
 @dataclass(frozen=True)
 class Event:
-    kind: str  # "token", "error" or "done"
+    kind: str  # "notice", "token", "error" or "done"
     data: Any
 
 
@@ -96,21 +100,40 @@ async def start_reply(
     return int(answer[0]["id"]), history
 
 
+@dataclass(frozen=True)
+class Metering:
+    """What the call may use (`max_tokens`, from the user's budget) and what it is logged as."""
+
+    call: Call
+    settings: Settings
+    max_tokens: int | None = None
+    warning: str = ""
+
+
 async def run_reply(
-    answer_id: int, history: list[dict[str, str]], provider: Provider
-) -> AsyncIterator[Event]:
+    answer_id: int, history: list[dict[str, str]], provider: Provider, metering: Metering
+) -> AsyncGenerator[Event, None]:
     parts: list[str] = []
+    # The provider's outcome, logged with the call; the message's status may still become
+    # "failed" if it cannot be saved.
+    outcome: Outcome = "interrupted"
     status, error = "interrupted", ""
     saved = False
+    usage = metering.call.usage
     try:
+        if metering.warning:
+            yield Event("notice", metering.warning)
         try:
-            async for token in provider.stream(history):
+            async for token in provider.stream(history, usage, metering.max_tokens):
                 parts.append(token)
                 yield Event("token", token)
-            status = "complete"
+            outcome = "limited" if usage.at_limit else "complete"
         except ProviderError as failure:
-            status, error = "failed", str(failure)
+            outcome, error = "failed", str(failure)
             yield Event("error", error)
+        status = outcome
+        if status == "limited":
+            yield Event("notice", LIMITED)
         # Saved before `done`: a reply the reader was told is complete is stored.
         saved = await _save_reply(answer_id, parts, status, error)
         if not saved:
@@ -126,11 +149,20 @@ async def run_reply(
             },
         )
     finally:
-        if not saved:
-            # The reader has gone and this generator is being cancelled, or the save failed:
-            # save what arrived, shielded so that the cancellation cannot cut the write short.
-            with anyio.CancelScope(shield=True):
+        # Shielded: the reader may have gone, and this generator be being cancelled.
+        with anyio.CancelScope(shield=True):
+            if not saved:
+                # The reader has gone, or the save failed: save what arrived.
                 await _save_reply(answer_id, parts, "interrupted", error)
+            await _log_call(metering, outcome, error)
+
+
+async def _log_call(metering: Metering, outcome: Outcome, error: str) -> None:
+    try:
+        await metering.call.record(metering.settings, outcome, error)
+    # The answer is saved; a call log that cannot be written must not turn it into a failure.
+    except Exception as failure:  # noqa: BLE001
+        logger.warning("chat: AI call not logged: %s", describe_connection_error(failure))
 
 
 async def _save_reply(answer_id: int, parts: list[str], status: str, error: str) -> bool:

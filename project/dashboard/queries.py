@@ -16,6 +16,7 @@ from piccolo.columns import Date, Timestamptz
 from piccolo.query.functions import AtTimeZone, Case, Cast, Count, Strftime, When
 from piccolo.querystring import QueryString
 
+from bandstand.ai.spend import ai_spend
 from project.catalog.tables import Category, Product
 from project.dashboard.schemas import Dashboard, Point
 from project.webinars.tables import Registrant
@@ -115,4 +116,5 @@ async def load_dashboard(today: datetime.date) -> Dashboard:
         products_per_category=await products_per_category(),
         price_distribution=await price_distribution(),
         registrations_per_day=await registrations_per_day(today),
+        ai_spend=await ai_spend(datetime.datetime(today.year, today.month, 1, tzinfo=datetime.UTC)),
     )

@@ -27,7 +27,9 @@ async def dashboard_page() -> Template:
 )
 async def dashboard_data() -> Dashboard:
     """Products per category (all categories, by name), products per price band, and
-    webinar registrations per UTC day of `registered_at` for the last 30 days, oldest first."""
+    webinar registrations per UTC day of `registered_at` for the last 30 days, oldest first;
+    and this UTC month's AI calls: tokens and cost per user and per model, the 20 largest
+    spenders first."""
     return await load_dashboard(utc_today())
 
 

@@ -1,5 +1,7 @@
 import msgspec
 
+from bandstand.ai.spend import AiSpend
+
 
 class Point(msgspec.Struct):
     """One bar or point of a chart: a category name, a price band or an ISO date (UTC day)."""
@@ -12,3 +14,5 @@ class Dashboard(msgspec.Struct):
     products_per_category: list[Point]
     price_distribution: list[Point]
     registrations_per_day: list[Point]
+    # This month's (UTC) AI calls: the largest spenders and the models they used.
+    ai_spend: AiSpend

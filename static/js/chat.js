@@ -67,6 +67,7 @@
           const payload = JSON.parse(data.join("\n"));
           if (kind === "token") body.textContent += payload;
           else if (kind === "error") note(answer, "error", payload);
+          else if (kind === "notice") note(answer, "notice", payload);
           else if (kind === "done") {
             body.innerHTML = payload.html; // rendered and escaped by the server
             answer.className = "message assistant " + payload.status;

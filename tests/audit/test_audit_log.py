@@ -17,6 +17,7 @@ from bandstand.audit.tables import AuditEntry
 from bandstand.audit.tasks import prune
 from bandstand.features import FRAMEWORK_FEATURES
 from bandstand.testing.accounts import PASSWORD, People, csrf_token, log_in
+from tests.support.admin import admin_write
 from tests.support.cli import piccolo
 
 
@@ -25,17 +26,6 @@ async def entries(*actions: str) -> list[dict[str, Any]]:
     if actions:
         query = query.where(AuditEntry.action.is_in(list(actions)))
     return [{**row, "changes": json.loads(row["changes"])} for row in await query]
-
-
-async def admin_write(
-    client: httpx.AsyncClient, method: str, path: str, body: dict[str, Any] | None = None
-) -> httpx.Response:
-    return await client.request(
-        method,
-        f"/admin/api/tables/{path}",
-        json=body,
-        headers={"X-CSRFToken": client.cookies["csrftoken"]},
-    )
 
 
 async def test_logins_failures_and_logouts_are_recorded_with_where_from(

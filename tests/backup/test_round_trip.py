@@ -42,6 +42,8 @@ FRAMEWORK_TABLES = {
     "provider_account",
     "job_worker",
     "audit_entry",
+    "ai_call",
+    "ai_budget",
 }
 STORAGE_TABLES = {"media_file"}
 SAMPLE_TABLES = {"shelf", "item"}

@@ -49,11 +49,11 @@ async def test_refusals_have_the_shape_the_schema_gives_them(chatter: httpx.Asyn
 async def test_the_schema_describes_the_reply_stream(chatter: httpx.AsyncClient) -> None:
     schema = (await chatter.get("/schema/openapi.json")).json()
     post = schema["paths"]["/api/chat/conversations/{conversation_id}/messages"]["post"]
-    assert set(post["responses"]) == {"200", "400", "401", "403", "404", "409"}
+    assert set(post["responses"]) == {"200", "400", "401", "403", "404", "409", "429"}
     (media_type,) = post["responses"]["200"]["content"]
     assert media_type == "text/event-stream"
     event = schema["components"]["schemas"]["ReplyEvent"]
-    assert event["properties"]["event"]["enum"] == ["token", "error", "done"]
+    assert event["properties"]["event"]["enum"] == ["notice", "token", "error", "done"]
     # What the route sends is what the schema says.
     conversation = await new_conversation(chatter)
     reply = await send(chatter, conversation, "Hello")

@@ -48,3 +48,43 @@ def test_the_answer_grows_as_it_streams(chat_site: str, browser: Browser) -> Non
     expect(page.locator(".message.user .body").last).to_have_text("Hello <b>world</b>")
     page.screenshot(path=screenshot_path("chat"))
     page.close()
+
+
+@pytest.fixture
+def budget_site(fresh_database_url: str) -> Iterator[str]:
+    prepare_site_database(fresh_database_url)
+    # 20 tokens a day: the offline provider's first answer (28 words, a token each, after a
+    # 2-token prompt) stops at 18 of them, and the budget is then spent.
+    with live_server(DATABASE_URL=fresh_database_url, AI_BUDGET_DAILY_TOKENS="20") as base:
+        yield base
+
+
+def test_an_answer_stops_at_the_budget_and_the_next_message_is_refused(
+    budget_site: str, browser: Browser
+) -> None:
+    page = browser.new_page()
+    page.goto(f"{budget_site}/login?next=/chat")
+    page.fill("#username", "admin")
+    page.fill("#password", SITE_PASSWORD)
+    page.click("button[type=submit]")
+    page.get_by_role("button", name="New conversation").first.click()
+
+    page.fill("#content", "Hello")
+    page.get_by_role("button", name="Send").click()
+    limited = page.locator(".message.assistant.limited")
+    expect(limited).to_have_count(1, timeout=15000)
+    expect(limited.locator(".notice")).to_have_text(
+        "The answer stopped here: it reached the limit of your AI budget."
+    )
+    # Its 18th word, and no more.
+    assert limited.locator(".body").inner_text().endswith("the first was Hello.\n\nSet LLM_API_KEY")
+
+    page.fill("#content", "And now?")
+    page.get_by_role("button", name="Send").click()
+    refusal = "Your daily AI budget is spent (20 of 20 tokens). It renews at 00:00 UTC."
+    expect(page.locator(".message.assistant .error").last).to_have_text(refusal)
+
+    page.reload()
+    expect(page.locator("#budget")).to_have_text(refusal)
+    expect(page.get_by_text("(stopped at the limit of your AI budget)")).to_have_count(1)
+    page.close()

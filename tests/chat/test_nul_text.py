@@ -5,7 +5,10 @@ from collections.abc import AsyncIterator, Sequence
 
 import httpx
 
-from project.chat.service import run_reply, start_reply
+from bandstand.ai.calls import Call
+from bandstand.ai.providers import Usage
+from bandstand.settings import get_settings
+from project.chat.service import Metering, run_reply, start_reply
 from project.chat.tables import Conversation, Message
 from tests.chat.conftest import new_conversation, send
 
@@ -32,8 +35,11 @@ class NulProvider:
     """A model that answers with a NUL in its text (a real one may)."""
 
     name = "nul provider"
+    model = "nul"
 
-    async def stream(self, history: Sequence[dict[str, str]]) -> AsyncIterator[str]:
+    async def stream(
+        self, history: Sequence[dict[str, str]], usage: Usage, max_tokens: int | None = None
+    ) -> AsyncIterator[str]:
         for token in ("It ", "is\0", " done."):
             yield token
 
@@ -43,7 +49,8 @@ async def test_an_answer_with_nul_is_saved_without_it(chatter: httpx.AsyncClient
     provider = NulProvider()
     answer, history = await start_reply(conversation, "Say it", provider)
 
-    events = [event async for event in run_reply(answer, history, provider)]
+    metering = Metering(Call(None, "chat", provider.model), get_settings())
+    events = [event async for event in run_reply(answer, history, provider, metering)]
 
     assert events[-1].kind == "done"
     saved = (

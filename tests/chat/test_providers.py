@@ -2,36 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
-import httpx
 import pytest
 
-from bandstand.testing.accounts import People, log_in_for_api
-from bandstand.testing.apps import build_app, client_for
 from bandstand.testing.sse import parse_sse
 from project.chat.tables import Message
 from tests.chat.conftest import new_conversation, send
-from tests.support.fake_llm import FakeLLM
-
-ChatClient = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
-
-
-@pytest.fixture
-def chat_client(fake_llm: FakeLLM, people: People) -> ChatClient:
-    """A logged-in client on an app whose LLM is the fake server, with `model` chosen per test."""
-
-    @asynccontextmanager
-    async def make(model: str = "echo", **settings: Any) -> AsyncIterator[httpx.AsyncClient]:
-        changes = {"llm_base_url": fake_llm.base_url, "llm_api_key": "test-key", **settings}
-        app = await build_app(llm_model=model, **changes)
-        async with client_for(app) as client:
-            await log_in_for_api(client, "plain")
-            yield client
-
-    return make
+from tests.support.fake_llm import ChatClient, FakeLLM
 
 
 async def saved_answer(conversation: int) -> dict[str, Any]:

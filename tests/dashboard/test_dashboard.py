@@ -125,6 +125,11 @@ async def test_api_counts_exactly(client: httpx.AsyncClient, dashboard_rows: dat
         "products_per_category": EXPECTED_CATEGORIES,
         "price_distribution": EXPECTED_BANDS,
         "registrations_per_day": expected_days(dashboard_rows),
+        "ai_spend": {
+            "since": f"{dashboard_rows.replace(day=1).isoformat()}T00:00:00Z",
+            "by_user": [],
+            "by_model": [],
+        },
     }
 
 
@@ -244,5 +249,6 @@ async def test_openapi_documents_the_api_not_the_page(client: httpx.AsyncClient)
         "products_per_category",
         "price_distribution",
         "registrations_per_day",
+        "ai_spend",
     }
     assert "/dashboard" not in schema["paths"]

@@ -17,7 +17,7 @@ from bandstand.audit.tables import AuditEntry
 from bandstand.testing.accounts import People, csrf_token, log_in
 from bandstand.testing.apps import build_app, client_for
 from tests.accounts.test_two_factor import logged_in_with_a_code
-from tests.support.mail import sent
+from tests.support.mail import no_job_waits
 from tests.support.waiting import until
 
 HTML = {"accept": "text/html"}
@@ -181,5 +181,8 @@ async def test_a_password_reset_email_is_sent(
         AuditEntry.action == "ops.password_reset"
     )
     assert entry == [{"target_id": str(people.plain)}]
-    (mail,) = await sent(mail_outbox, 1)
+    await until(no_job_waits, seconds=30)
+    # Only the reset: a job another test on this process queued and never ran (a confirmation
+    # e-mail) may be run by this app's worker and land here too.
+    (mail,) = [message for message in mail_outbox if "password" in message["Subject"]]
     assert mail["To"] == "plain@example.com"

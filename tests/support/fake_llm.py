@@ -10,11 +10,17 @@ request picks the behaviour:
 - `unauthorized`, `rate-limited`, `server-error`: OpenAI's error JSON with 401, 429, 500;
 - `cut`: three chunks, then the connection is dropped without the end of the body;
 - `hang`: never answers (until the client goes away or the server stops, at most 60 s);
-- `garbage`: one good chunk, then one that is not a chat-completions chunk at all.
+- `garbage`: one good chunk, then one that is not a chat-completions chunk at all;
+- `no-usage`: as `echo`, but never reports usage, as some compatible servers don't.
+
+Streams honour `max_tokens` (the answer stops there, `finish_reason` "length") and, as OpenAI
+does, `stream_options.include_usage`: a last chunk with no choices and the `usage`, in tokens
+as this fake counts them (its word tokens, `tokens_of`).
 
 A wrong `Authorization: Bearer` key gives the 401 for every model.
 
-The `fake_llm` fixture yields a started server.  Use it by listing this module in the root
+The `fake_llm` fixture yields a started server, and `chat_client` a logged-in client on an app
+whose LLM it is.  Use it by listing this module in the root
 conftest's `pytest_plugins`, or by importing it into a test module (pytest injects it by
 name, so ruff needs `# ruff: noqa: F811` there besides the import's `# noqa: F401`).
 """
@@ -28,12 +34,16 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, MutableMapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from types import TracebackType
 from typing import Any, Self
 
+import httpx
 import pytest
 
+from bandstand.testing.accounts import People, log_in_for_api
+from bandstand.testing.apps import build_app, client_for
 from tests.support.loopback_server import LoopbackServer
 
 DEFAULT_API_KEY = "test-key"
@@ -287,6 +297,10 @@ class FakeLLM:
             answer = "".join(tokens)
             await _json(send, 200, _completion(number, model, answer))
             return
+        limit = body.get("max_tokens")
+        finish_reason = "stop"
+        if isinstance(limit, int) and len(tokens) > limit:
+            tokens, finish_reason = tokens[:limit], "length"
         await _start_stream(send)
         for index, token in enumerate(tokens):
             if request.interrupt.is_set():
@@ -301,7 +315,10 @@ class FakeLLM:
             await send({"type": "http.response.body", "body": b"", "more_body": False})
             return
         request.finished = True
-        await _event(send, _chunk(number, model, None, finish_reason="stop"))
+        await _event(send, _chunk(number, model, None, finish_reason=finish_reason))
+        options = body.get("stream_options")
+        if isinstance(options, dict) and options.get("include_usage") and model != "no-usage":
+            await _event(send, _usage_chunk(number, model, body, len(tokens)))
         # Counted before [DONE] leaves, so a client that has read [DONE] sees `completed` grown.
         self._count(disconnect=False)
         await send({"type": "http.response.body", "body": b"data: [DONE]\n\n", "more_body": False})
@@ -358,6 +375,28 @@ def _chunk(
     }
 
 
+def _usage_chunk(
+    number: int, model: str, body: dict[str, Any], completion_tokens: int
+) -> dict[str, Any]:
+    prompt_tokens = sum(
+        len(tokens_of(str(message.get("content", ""))))
+        for message in body.get("messages", [])
+        if isinstance(message, dict)
+    )
+    return {
+        "id": f"chatcmpl-{number}",
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        },
+    }
+
+
 def _completion(number: int, model: str, answer: str) -> dict[str, Any]:
     return {
         "id": f"chatcmpl-{number}",
@@ -382,3 +421,22 @@ def fake_llm() -> Iterator[FakeLLM]:
     """A started fake LLM server (api key "test-key"), stopped after the test."""
     with FakeLLM() as server:
         yield server
+
+
+ChatClient = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
+
+
+@pytest.fixture
+def chat_client(fake_llm: FakeLLM, people: People) -> ChatClient:
+    """A logged-in client ("plain") on an app whose LLM is the fake server, with `model` and
+    other settings chosen per test."""
+
+    @asynccontextmanager
+    async def make(model: str = "echo", **settings: Any) -> AsyncIterator[httpx.AsyncClient]:
+        changes = {"llm_base_url": fake_llm.base_url, "llm_api_key": "test-key", **settings}
+        app = await build_app(llm_model=model, **changes)
+        async with client_for(app) as client:
+            await log_in_for_api(client, "plain")
+            yield client
+
+    return make

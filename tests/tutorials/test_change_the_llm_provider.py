@@ -61,8 +61,8 @@ def provider_table() -> list[dict[str, str]]:
 
 @pytest.mark.parametrize("row", provider_table(), ids=lambda row: row["LLM_MODEL"] or "offline")
 def test_each_provider_row_gives_the_provider_it_names(row: dict[str, str]) -> None:
+    from bandstand.ai.providers import provider_for
     from bandstand.settings import load_settings
-    from project.chat.providers import provider_for
 
     settings = load_settings(
         {name: row[name] for name in ("LLM_BASE_URL", "LLM_API_KEY", "LLM_MODEL")}, env_file=None

@@ -1,10 +1,13 @@
 """Where answers come from: any OpenAI-compatible chat-completions API, streamed, or the
-built-in offline provider when no API key is set."""
+built-in offline provider when no API key is set. Each call reports what it used in a `Usage`,
+which the call log (bandstand/ai/calls.py) records and the budgets count."""
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urlsplit
 
@@ -21,33 +24,73 @@ ChatHistory = Sequence[dict[str, str]]  # [{"role": "user", "content": "..."}, .
 _TLS_CONTEXT = httpx.create_ssl_context()
 
 
+# For a provider that does not report usage: OpenAI's rule of thumb for English text.
+CHARACTERS_PER_TOKEN = 4
+
+
 class ProviderError(Exception):
     """The provider failed; the message is for the person in the chat."""
 
 
+@dataclass
+class Usage:
+    """What one call used, filled in while it streams. `estimated` while the provider has not
+    reported its count (some OpenAI-compatible servers never do); `at_limit` once the answer
+    stopped at the `max_tokens` it was given."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    estimated: bool = True
+    at_limit: bool = False
+
+    @property
+    def tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+def estimate_tokens(text: str) -> int:
+    return math.ceil(len(text) / CHARACTERS_PER_TOKEN)
+
+
+def estimate_prompt_tokens(history: ChatHistory) -> int:
+    return sum(estimate_tokens(message["content"]) for message in history)
+
+
 class Provider(Protocol):
     name: str
+    model: str
 
-    def stream(self, history: ChatHistory) -> AsyncIterator[str]: ...
+    def stream(
+        self, history: ChatHistory, usage: Usage, max_tokens: int | None = None
+    ) -> AsyncIterator[str]: ...
 
 
 class OfflineProvider:
     """A deterministic answer, streamed at a visible pace: the demo works with no network."""
 
     name = "offline demo provider"
+    model = "offline"
 
     def __init__(self, token_delay: float) -> None:
         self.token_delay = token_delay
 
-    async def stream(self, history: ChatHistory) -> AsyncIterator[str]:
+    async def stream(
+        self, history: ChatHistory, usage: Usage, max_tokens: int | None = None
+    ) -> AsyncIterator[str]:
+        """Its tokens are words: each counts as one, and `max_tokens` stops it after as many."""
         words = (history[-1]["content"] if history else "").split() or ["nothing"]
         answer = (
             f"This is the **offline** provider (no `LLM_API_KEY` is set). You wrote "
             f"{len(words)} words; the first was *{words[0]}*.\n\n"
             "Set `LLM_API_KEY` (and `LLM_BASE_URL`, `LLM_MODEL`) to talk to a real model."
         )
+        usage.prompt_tokens = estimate_prompt_tokens(history)
         for index, word in enumerate(answer.split(" ")):
+            if max_tokens is not None and index >= max_tokens:
+                usage.at_limit = True
+                return
             await anyio.sleep(self.token_delay)
+            usage.completion_tokens += 1
             yield word if index == 0 else f" {word}"
 
 
@@ -68,17 +111,26 @@ def _refusal(response: httpx.Response, body: bytes) -> str:
     return f"{what} ({status}: {detail})"
 
 
-def _tokens(data: str) -> list[str]:
-    """The text in one chat-completions stream chunk."""
+def _tokens(data: str, usage: Usage) -> list[str]:
+    """The text in one chat-completions stream chunk; its usage and finish reason go to
+    `usage`."""
     try:
-        choices = json.loads(data)["choices"]
-        return [
+        chunk = json.loads(data)
+        choices = chunk["choices"]
+        tokens = [
             token for choice in choices if (token := (choice.get("delta") or {}).get("content"))
         ]
+        if any(choice.get("finish_reason") == "length" for choice in choices):
+            usage.at_limit = True
+        if reported := chunk.get("usage"):
+            usage.prompt_tokens = int(reported["prompt_tokens"])
+            usage.completion_tokens = int(reported["completion_tokens"])
+            usage.estimated = False
     except (ValueError, KeyError, TypeError, AttributeError):
         raise ProviderError(
             "The provider sent something other than a chat-completions stream; check LLM_BASE_URL."
         ) from None
+    return tokens
 
 
 class OpenAICompatibleProvider:
@@ -91,9 +143,21 @@ class OpenAICompatibleProvider:
         )
         self.name = f"{self.model} at {urlsplit(self.base_url).hostname}"
 
-    async def stream(self, history: ChatHistory) -> AsyncIterator[str]:
-        request = {"model": self.model, "messages": list(history), "stream": True}
+    async def stream(
+        self, history: ChatHistory, usage: Usage, max_tokens: int | None = None
+    ) -> AsyncIterator[str]:
+        request: dict[str, object] = {
+            "model": self.model,
+            "messages": list(history),
+            "stream": True,
+            # The count arrives in a last chunk; a server that ignores this is estimated.
+            "stream_options": {"include_usage": True},
+        }
+        if max_tokens is not None:
+            request["max_tokens"] = max_tokens
         headers = {"authorization": f"Bearer {self.api_key}"}
+        usage.prompt_tokens = estimate_prompt_tokens(history)
+        characters = 0
         try:
             # Leaving this block, by cancellation included, closes the upstream connection:
             # a reader who goes away stops the provider's work too.
@@ -108,7 +172,10 @@ class OpenAICompatibleProvider:
                 async for event in EventSource(response).aiter_sse():
                     if event.data == "[DONE]":
                         return
-                    for token in _tokens(event.data):
+                    for token in _tokens(event.data, usage):
+                        characters += len(token)
+                        if usage.estimated:
+                            usage.completion_tokens = math.ceil(characters / CHARACTERS_PER_TOKEN)
                         yield token
         except httpx.TimeoutException:
             raise ProviderError("The provider did not answer in time.") from None
