@@ -32,6 +32,7 @@ from bandstand.accounts.oidc import providers
 from bandstand.accounts.sessions import session_middleware
 from bandstand.accounts.users import User
 from bandstand.admin import admin_mount
+from bandstand.ai.tools import tools_by_name
 from bandstand.csrf import csrf_middleware
 from bandstand.database.engine import bind_tables, connected, engine_for
 from bandstand.edge import EdgeMiddleware
@@ -167,6 +168,7 @@ def create_app(
     redact_api_tokens()
     routed = [feature for feature in features if feature.route_handlers()]
     scopes = api_tokens.scopes_of([feature.name for feature in routed])
+    tools = tools_by_name(tool for feature in features for tool in feature.ai_tools())
     app = Litestar(
         route_handlers=[
             *(feature_router(feature) for feature in routed),
@@ -187,6 +189,7 @@ def create_app(
             "jobs": Provide(lambda: jobs, sync_to_thread=False),
             "site_name": Provide(lambda: name, sync_to_thread=False),
             "token_scopes": Provide(lambda: scopes, sync_to_thread=False),
+            "ai_tools": Provide(lambda: tools, sync_to_thread=False),
         },
         exception_handlers={**exception_handlers(debug=settings.debug), **EXCEPTION_HANDLERS},
         # Only when some paths are listed: no other site pays for the check.

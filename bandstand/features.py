@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from litestar.types import ControllerRouterHandler
     from piccolo_admin.endpoints import TableConfig
 
+    from bandstand.ai.tools import Tool
     from bandstand.jobs import Task
     from bandstand.settings import Settings
     from bandstand.storage.base import Storage
@@ -64,6 +65,10 @@ class Feature:
     # Its background jobs' tasks (bandstand/jobs/): listed so that every worker process, which
     # imports the features, knows them.
     tasks: Sequence[Task[Any, Any]] = ()
+    # The dotted path of the module whose `TOOLS` an LLM may call over the feature's data
+    # (bandstand/ai/tools.py), for whoever asks: each checks the user's permissions itself.
+    # Imported when the app is built, as `routes` are.
+    tools: str | None = None
     # Loads the feature's demo data; must be idempotent.
     load_demo: Callable[[], Awaitable[None]] | None = None
     clear_demo: Callable[[], Awaitable[None]] | None = None
@@ -72,6 +77,11 @@ class Feature:
         if isinstance(self.routes, str):
             return importlib.import_module(self.routes).ROUTES  # type: ignore[no-any-return]
         return self.routes
+
+    def ai_tools(self) -> Sequence[Tool[Any]]:
+        if self.tools is None:
+            return ()
+        return importlib.import_module(self.tools).TOOLS  # type: ignore[no-any-return]
 
     def admin_tables(self, storage: Storage, settings: Settings) -> Sequence[TableConfig]:
         if self.admin is None:

@@ -97,6 +97,9 @@ class Budget:
         return max(1, math.floor(min(most))) if most else None
 
 
+UNLIMITED = Budget(())
+
+
 def period_starts(now: datetime.datetime) -> dict[Period, datetime.datetime]:
     day = now.astimezone(datetime.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     return {"daily": day, "monthly": day.replace(day=1)}
@@ -107,7 +110,7 @@ async def budget_of(
 ) -> Budget:
     allowed = await _allowed(user_id, settings)
     if not any(allowed.values()):
-        return Budget(())
+        return UNLIMITED
     starts = period_starts(now or datetime.datetime.now(datetime.UTC))
     spent = {period: await _spent(user_id, start) for period, start in starts.items()}
     return Budget(

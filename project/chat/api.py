@@ -4,7 +4,7 @@ token in the `x-site-csrf` header for writes, as the chat page's script does).""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Annotated, Any
 
 import msgspec
@@ -27,9 +27,9 @@ from bandstand.accounts.guards import current_user, requires_login
 from bandstand.accounts.schemas import LOGIN_AND_CSRF_REQUIRED, LOGIN_REQUIRED, refusal
 from bandstand.accounts.sessions import CurrentUser
 from bandstand.ai.budgets import budget_of
-from bandstand.ai.calls import Call
 from bandstand.ai.prices import price_of
-from bandstand.ai.providers import estimate_prompt_tokens, provider_for
+from bandstand.ai.providers import provider_for
+from bandstand.ai.tools import Tool, ToolUser
 from bandstand.ids import RowId
 from bandstand.settings import Settings
 from project.chat import queries
@@ -44,6 +44,7 @@ from project.chat.service import (
     MAX_MESSAGE_LENGTH,
     Metering,
     ReplyInProgress,
+    Tools,
     run_reply,
     start_reply,
 )
@@ -57,9 +58,9 @@ REPLY_STREAM = ResponseSpec(
     ReplyEvent,
     media_type="text/event-stream",
     description="text/event-stream: a `notice` once 80% of the user's AI budget is used, "
-    "`token` events (JSON strings), then `error` if the provider failed or a `notice` if the "
-    "answer stopped at the budget's limit, then `done` with the message id, status, provider "
-    "and rendered HTML",
+    "`token` events (JSON strings), a `tool_call` and its `tool_result` for each tool the model "
+    "calls, then `error` if the provider failed or a `notice` if the answer stopped at the "
+    "budget's limit, then `done` with the message id, status, provider and rendered HTML",
     generate_examples=False,
 )
 REPLY_IN_PROGRESS = refusal("A reply in this conversation is still being written.")
@@ -118,6 +119,7 @@ async def post_message(
     conversation_id: FromPath[ConversationId],
     data: Annotated[MessageIn, StrictJSON],
     settings: NamedDependency[Settings],
+    ai_tools: NamedDependency[Mapping[str, Tool[Any]]],
 ) -> ServerSentEvent:
     """Send a message; the reply streams back as Server-Sent Events. Refused (429) once the
     user's AI budget is spent."""
@@ -141,17 +143,11 @@ async def post_message(
             status_code=HTTP_409_CONFLICT,
         ) from None
 
-    metering = Metering(
-        Call(user_id, "chat", provider.model),
-        settings,
-        max_tokens=budget.max_completion_tokens(
-            price_of(settings.ai_prices, provider.model), estimate_prompt_tokens(history)
-        ),
-        warning=budget.warning,
-    )
+    metering = Metering(user_id, settings, budget, price_of(settings.ai_prices, provider.model))
+    tools = Tools(ai_tools, ToolUser(user_id, is_staff=current_user(request).is_staff))
 
     async def events() -> AsyncIterator[ServerSentEventMessage]:
-        async for event in run_reply(answer_id, history, provider, metering):
+        async for event in run_reply(answer_id, history, provider, metering, tools):
             yield ServerSentEventMessage(
                 event=event.kind, data=msgspec.json.encode(event.data).decode()
             )

@@ -39,9 +39,11 @@ async def messages(conversation_id: int) -> list[MessageOut]:
             Message.provider,
             Message.status,
             Message.error,
+            Message.tools,
         )
         .where(Message.conversation == conversation_id)
         .order_by(Message.id)
+        .output(load_json=True)
     )
     return msgspec.convert(rows, list[MessageOut])
 

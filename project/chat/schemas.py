@@ -42,6 +42,16 @@ class ConversationOut(msgspec.Struct):
     updated_at: datetime.datetime
 
 
+class ToolUse(msgspec.Struct):
+    """A tool an answer called: its name, the arguments the model gave (JSON text), and its
+    answer (JSON text), or the error it gave instead."""
+
+    name: str
+    arguments: str
+    content: str
+    error: str
+
+
 class MessageOut(msgspec.Struct):
     id: int
     role: str
@@ -49,6 +59,7 @@ class MessageOut(msgspec.Struct):
     provider: str
     status: str
     error: str
+    tools: list[ToolUse]
 
 
 class ConversationWithMessages(msgspec.Struct):
@@ -58,6 +69,22 @@ class ConversationWithMessages(msgspec.Struct):
 
 
 _TEXT = Schema(type=OpenAPIType.STRING)
+_TOOL_CALL = Schema(
+    type=OpenAPIType.OBJECT,
+    required=["id", "name"],
+    properties={"id": _TEXT, "name": _TEXT},
+)
+_TOOL_RESULT = Schema(
+    type=OpenAPIType.OBJECT,
+    required=["id", "name", "arguments", "content", "error"],
+    properties={
+        "id": _TEXT,
+        "name": _TEXT,
+        "arguments": _TEXT,
+        "content": _TEXT,
+        "error": _TEXT,
+    },
+)
 _DONE = Schema(
     type=OpenAPIType.OBJECT,
     required=["html", "message_id", "provider", "status"],
@@ -73,20 +100,21 @@ _DONE = Schema(
 EventData = Annotated[
     str,
     KwargDefinition(
-        description="JSON: the token's text, the notice's or the error's message, or (done) the "
-        "saved message's id, status and provider and the reply rendered as HTML.",
+        description="JSON: the token's text, the notice's or the error's message, the tool "
+        "called (tool_call) and its answer (tool_result), or (done) the saved message's id, "
+        "status and provider and the reply rendered as HTML.",
         schema_extra={
             "contentMediaType": "application/json",
-            "contentSchema": Schema(any_of=[_TEXT, _DONE]),
+            "contentSchema": Schema(any_of=[_TEXT, _TOOL_CALL, _TOOL_RESULT, _DONE]),
         },
     ),
 ]
 
 
 class ReplyEvent(msgspec.Struct):
-    """One Server-Sent Event of a streamed reply: `notice` (AI budget), `token` events, then
-    `error` if the provider failed, then `done`. (Before OpenAPI 3.2, a `text/event-stream`
-    schema describes one event.)"""
+    """One Server-Sent Event of a streamed reply: `notice` (AI budget), `token` events,
+    `tool_call` and `tool_result` for each tool called, then `error` if the provider failed,
+    then `done`. (Before OpenAPI 3.2, a `text/event-stream` schema describes one event.)"""
 
-    event: Literal["notice", "token", "error", "done"]
+    event: Literal["notice", "token", "tool_call", "tool_result", "error", "done"]
     data: EventData

@@ -9,16 +9,25 @@ text had arrived, and the call is written to the AI call log.
 from __future__ import annotations
 
 import datetime
+import json
 import logging
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import anyio
 from piccolo.engine.finder import engine_finder
 
+from bandstand.ai.budgets import UNLIMITED, Budget
 from bandstand.ai.calls import Call, Outcome
-from bandstand.ai.providers import Provider, ProviderError
+from bandstand.ai.prices import FREE, Price
+from bandstand.ai.providers import (
+    ChatHistory,
+    Provider,
+    ProviderError,
+    estimate_prompt_tokens,
+)
+from bandstand.ai.tools import Tool, ToolCall, ToolResult, ToolUser, run_tool
 from bandstand.database.errors import describe_connection_error, is_unavailable
 from bandstand.settings import Settings
 from project.chat.markdown import render_markdown
@@ -34,6 +43,9 @@ SAVE_RETRY_SECONDS = 15.0
 SAVE_RETRY_INTERVAL_SECONDS = 0.5
 UNSAVED = "The reply could not be saved: the database is unavailable. Send it again shortly."
 LIMITED = "The answer stopped here: it reached the limit of your AI budget."
+# Requests to the model that may ask for tools; the one after them is offered none, so it
+# answers with what it has.
+MAX_TOOL_ROUNDS = 3
 
 
 class ReplyInProgress(Exception):
@@ -42,7 +54,7 @@ class ReplyInProgress(Exception):
 
 @dataclass(frozen=True)
 class Event:
-    kind: str  # "notice", "token", "error" or "done"
+    kind: str  # "notice", "token", "tool_call", "tool_result", "error" or "done"
     data: Any
 
 
@@ -102,40 +114,88 @@ async def start_reply(
 
 @dataclass(frozen=True)
 class Metering:
-    """What the call may use (`max_tokens`, from the user's budget) and what it is logged as."""
+    """Who the calls are logged for, and what the user's budget lets each one use."""
 
-    call: Call
+    user_id: int | None
     settings: Settings
-    max_tokens: int | None = None
-    warning: str = ""
+    budget: Budget = UNLIMITED
+    price: Price = FREE
+
+    def max_tokens(self, messages: ChatHistory, used: int) -> int | None:
+        """What the next call may use, after `used` tokens in this reply's earlier calls."""
+        return self.budget.max_completion_tokens(
+            self.price, estimate_prompt_tokens(messages) + used
+        )
+
+
+@dataclass(frozen=True)
+class Tools:
+    """The tools the model is offered, and the user they run for."""
+
+    available: Mapping[str, Tool[Any]]
+    user: ToolUser
+
+
+NO_TOOLS = Tools({}, ToolUser(0, is_staff=False))
 
 
 async def run_reply(
-    answer_id: int, history: list[dict[str, str]], provider: Provider, metering: Metering
+    answer_id: int,
+    history: list[dict[str, Any]],
+    provider: Provider,
+    metering: Metering,
+    tools: Tools = NO_TOOLS,
 ) -> AsyncGenerator[Event, None]:
-    parts: list[str] = []
-    # The provider's outcome, logged with the call; the message's status may still become
-    # "failed" if it cannot be saved.
+    """The answer's events. Each request to the provider is a call in the AI call log; while
+    the model asks for tools (at most MAX_TOOL_ROUNDS times), they run and it is asked again."""
+    reply = _Reply()
+    # The last call's outcome; the message's status may still become "failed" if it cannot be
+    # saved.
     outcome: Outcome = "interrupted"
     status, error = "interrupted", ""
     saved = False
-    usage = metering.call.usage
+    messages = list(history)
+    specs = [tool.spec() for tool in tools.available.values()]
     try:
-        if metering.warning:
-            yield Event("notice", metering.warning)
+        if metering.budget.warning:
+            yield Event("notice", metering.budget.warning)
         try:
-            async for token in provider.stream(history, usage, metering.max_tokens):
-                parts.append(token)
-                yield Event("token", token)
-            outcome = "limited" if usage.at_limit else "complete"
+            for round_number in range(MAX_TOOL_ROUNDS + 1):
+                reply.call = Call(metering.user_id, "chat", provider.model)
+                usage = reply.call.usage
+                offered = specs if round_number < MAX_TOOL_ROUNDS else ()
+                max_tokens = metering.max_tokens(messages, reply.tokens)
+                text: list[str] = []
+                calls: list[ToolCall] = []
+                async for item in provider.stream(messages, usage, max_tokens, offered):
+                    if isinstance(item, ToolCall):
+                        calls.append(item)
+                    else:
+                        text.append(item)
+                        reply.parts.append(item)
+                        yield Event("token", item)
+                outcome = "limited" if usage.at_limit else "complete"
+                await reply.log(metering.settings, outcome)
+                if not calls or outcome == "limited":
+                    break
+                messages.append(_asked_for(text, calls))
+                for call in calls:
+                    yield Event("tool_call", {"id": call.id, "name": call.name})
+                    result = await run_tool(tools.available, call, tools.user)
+                    reply.used.append(_tool_use(result))
+                    yield Event("tool_result", {"id": call.id, **reply.used[-1]})
+                    messages.append(
+                        {"role": "tool", "tool_call_id": call.id, "content": result.content}
+                    )
         except ProviderError as failure:
             outcome, error = "failed", str(failure)
+            await reply.log(metering.settings, outcome, error)
             yield Event("error", error)
         status = outcome
         if status == "limited":
             yield Event("notice", LIMITED)
         # Saved before `done`: a reply the reader was told is complete is stored.
-        saved = await _save_reply(answer_id, parts, status, error)
+        saved = await _save_reply(answer_id, reply, status, error)
         if not saved:
             status = "failed"
             yield Event("error", UNSAVED)
@@ -145,7 +205,7 @@ async def run_reply(
                 "message_id": answer_id,
                 "status": status,
                 "provider": provider.name,
-                "html": str(render_markdown("".join(parts))),
+                "html": str(render_markdown("".join(reply.parts))),
             },
         )
     finally:
@@ -153,28 +213,74 @@ async def run_reply(
         with anyio.CancelScope(shield=True):
             if not saved:
                 # The reader has gone, or the save failed: save what arrived.
-                await _save_reply(answer_id, parts, "interrupted", error)
-            await _log_call(metering, outcome, error)
+                await _save_reply(answer_id, reply, "interrupted", error)
+            await reply.log(metering.settings, "interrupted")  # a call still going, if any
 
 
-async def _log_call(metering: Metering, outcome: Outcome, error: str) -> None:
-    try:
-        await metering.call.record(metering.settings, outcome, error)
-    # The answer is saved; a call log that cannot be written must not turn it into a failure.
-    except Exception as failure:  # noqa: BLE001
-        logger.warning("chat: AI call not logged: %s", describe_connection_error(failure))
+class _Reply:
+    """What an answer has gathered so far, over its calls."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.used: list[dict[str, str]] = []  # the tools it called: Message.tools
+        self.tokens = 0  # what its finished calls used
+        self.call: Call | None = None  # the call going on
+
+    async def log(self, settings: Settings, outcome: Outcome, error: str = "") -> None:
+        call, self.call = self.call, None
+        if call is None:
+            return
+        self.tokens += call.usage.tokens
+        try:
+            await call.record(settings, outcome, error)
+        # The answer is saved; a call log that cannot be written must not turn it into a
+        # failure.
+        except Exception as failure:  # noqa: BLE001
+            logger.warning("chat: AI call not logged: %s", describe_connection_error(failure))
 
 
-async def _save_reply(answer_id: int, parts: list[str], status: str, error: str) -> bool:
+def _asked_for(text: list[str], calls: list[ToolCall]) -> dict[str, Any]:
+    """The model's turn that asked for `calls`, as the next request gives it back."""
+    return {
+        "role": "assistant",
+        "content": "".join(text) or None,
+        "tool_calls": [
+            {
+                "id": call.id,
+                "type": "function",
+                "function": {"name": call.name, "arguments": call.arguments},
+            }
+            for call in calls
+        ],
+    }
+
+
+def _tool_use(result: ToolResult) -> dict[str, str]:
+    """A tool's call and answer as the page shows them (Message.tools)."""
+    return {
+        "name": result.call.name,
+        "arguments": result.call.arguments,
+        "content": result.content,
+        "error": result.error,
+    }
+
+
+async def _save_reply(answer_id: int, reply: _Reply, status: str, error: str) -> bool:
     """Write the reply; while the database is away (a restart, a failover), try again for a
     while. A reply left "streaming" would block its conversation for STALE_STREAM."""
     # Without NUL, which a model may send but PostgreSQL cannot store.
-    content = "".join(parts).replace("\0", "")
+    content = "".join(reply.parts).replace("\0", "")
+    tools = json.dumps([{k: v.replace("\0", "") for k, v in use.items()} for use in reply.used])
     deadline = anyio.current_time() + SAVE_RETRY_SECONDS
     while True:
         try:
             await Message.update(
-                {Message.content: content, Message.status: status, Message.error: error}
+                {
+                    Message.content: content,
+                    Message.status: status,
+                    Message.error: error,
+                    Message.tools: tools,
+                }
             ).where(Message.id == answer_id)
         # Whatever it is, the stream must end with an event, not a cut connection.
         except Exception as failure:  # noqa: BLE001

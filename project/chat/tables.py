@@ -1,5 +1,5 @@
 from piccolo.apps.user.tables import BaseUser
-from piccolo.columns import ForeignKey, Serial, Text, Timestamptz, Varchar
+from piccolo.columns import JSON, ForeignKey, Serial, Text, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.table import Table
 
@@ -19,7 +19,8 @@ class Message(Table):
 
     `status` is "complete", "streaming" (being written now), "interrupted" (the reader left
     before the end) or "failed" (the provider failed; `error` says how). Whatever arrived
-    before an interruption or failure is kept in `content`.
+    before an interruption or failure is kept in `content`. An answer's `tools` are the tools
+    it called on the way: [{"name", "arguments", "content", "error"}, …], in order.
     """
 
     id: Serial
@@ -29,6 +30,7 @@ class Message(Table):
     provider = Varchar(length=200, default="")
     status = Varchar(length=20, default="complete")
     error = Text(default="")
+    tools = JSON(default="[]")
     created_at = Timestamptz()
 
 

@@ -27,6 +27,39 @@
     item.appendChild(paragraph);
   }
 
+  // A tool the model called, folded above the answer: filled in when its result arrives.
+  function toolCalled(item, call) {
+    const details = document.createElement("details");
+    details.className = "tool";
+    details.dataset.call = call.id;
+    const summary = document.createElement("summary");
+    summary.append("Tool ");
+    const name = document.createElement("code");
+    name.textContent = call.name;
+    summary.appendChild(name);
+    summary.append(" (running)");
+    details.appendChild(summary);
+    item.insertBefore(details, item.querySelector(".body"));
+  }
+
+  function toolAnswered(item, result) {
+    const details = Array.from(item.querySelectorAll("details.tool")).find(
+      (candidate) => candidate.dataset.call === result.id
+    );
+    if (!details) return;
+    const summary = details.querySelector("summary");
+    summary.lastChild.textContent = result.error ? ": " + result.error : "";
+    if (result.error) details.classList.add("failed");
+    const args = document.createElement("p");
+    args.append("Arguments: ");
+    const code = document.createElement("code");
+    code.textContent = result.arguments;
+    args.appendChild(code);
+    const content = document.createElement("pre");
+    content.textContent = result.content;
+    details.append(args, content);
+  }
+
   form.addEventListener("submit", async function (event) {
     event.preventDefault();
     const content = textarea.value.trim();
@@ -68,6 +101,8 @@
           if (kind === "token") body.textContent += payload;
           else if (kind === "error") note(answer, "error", payload);
           else if (kind === "notice") note(answer, "notice", payload);
+          else if (kind === "tool_call") toolCalled(answer, payload);
+          else if (kind === "tool_result") toolAnswered(answer, payload);
           else if (kind === "done") {
             body.innerHTML = payload.html; // rendered and escaped by the server
             answer.className = "message assistant " + payload.status;

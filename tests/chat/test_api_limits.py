@@ -53,7 +53,14 @@ async def test_the_schema_describes_the_reply_stream(chatter: httpx.AsyncClient)
     (media_type,) = post["responses"]["200"]["content"]
     assert media_type == "text/event-stream"
     event = schema["components"]["schemas"]["ReplyEvent"]
-    assert event["properties"]["event"]["enum"] == ["notice", "token", "error", "done"]
+    assert event["properties"]["event"]["enum"] == [
+        "notice",
+        "token",
+        "tool_call",
+        "tool_result",
+        "error",
+        "done",
+    ]
     # What the route sends is what the schema says.
     conversation = await new_conversation(chatter)
     reply = await send(chatter, conversation, "Hello")

@@ -88,3 +88,29 @@ def test_an_answer_stops_at_the_budget_and_the_next_message_is_refused(
     expect(page.locator("#budget")).to_have_text(refusal)
     expect(page.get_by_text("(stopped at the limit of your AI budget)")).to_have_count(1)
     page.close()
+
+
+def test_a_tool_call_shows_folded_above_the_answer(chat_site: str, browser: Browser) -> None:
+    page = browser.new_page()
+    page.goto(f"{chat_site}/login?next=/chat")
+    page.fill("#username", "admin")
+    page.fill("#password", SITE_PASSWORD)
+    page.click("button[type=submit]")
+    page.get_by_role("button", name="New conversation").first.click()
+
+    page.fill("#content", "search_products <b>nothing-matches-this</b>")
+    page.get_by_role("button", name="Send").click()
+    expect(page.locator(".message.assistant.complete")).to_have_count(1, timeout=15000)
+
+    tool = page.locator(".message.assistant details.tool")
+    expect(tool).to_have_count(1)
+    expect(tool.locator("summary")).to_have_text("Tool search_products")
+    expect(tool.locator("pre")).not_to_be_visible()  # folded
+    tool.locator("summary").click()
+    expect(tool.locator("pre")).to_have_text('{"total":0,"products":[]}')
+    expect(tool.locator("code").last).to_have_text('{"query": "<b>nothing-matches-this</b>"}')
+    # The same after a reload, from what was saved.
+    page.reload()
+    saved = page.locator(".message.assistant details.tool")
+    expect(saved.locator("summary")).to_have_text("Tool search_products")
+    page.close()

@@ -11,7 +11,6 @@ from typing import Any
 
 import httpx
 
-from bandstand.ai.calls import Call
 from bandstand.ai.providers import OfflineProvider
 from bandstand.ai.tables import AiCall
 from bandstand.settings import get_settings
@@ -175,7 +174,7 @@ async def test_a_reader_leaving_logs_the_call_as_interrupted(
     conversation = await new_conversation(chatter)
     provider = OfflineProvider(token_delay=0)
     answer, history = await start_reply(conversation, "Hello there", provider)
-    metering = Metering(Call(people.plain, "chat", provider.model), get_settings())
+    metering = Metering(people.plain, get_settings())
 
     reply = run_reply(answer, history, provider, metering)
     kinds = [(await anext(reply)).kind for _ in range(2)]

@@ -1,12 +1,12 @@
 """Chat text with NUL, which PostgreSQL cannot store (SQLite can): a message is refused, a
 title loses it, and an answer that carries one is saved without it instead of failing."""
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 
 import httpx
 
-from bandstand.ai.calls import Call
-from bandstand.ai.providers import Usage
+from bandstand.ai.providers import ChatHistory, ToolSpecs, Usage
+from bandstand.ai.tools import ToolCall
 from bandstand.settings import get_settings
 from project.chat.service import Metering, run_reply, start_reply
 from project.chat.tables import Conversation, Message
@@ -38,8 +38,12 @@ class NulProvider:
     model = "nul"
 
     async def stream(
-        self, history: Sequence[dict[str, str]], usage: Usage, max_tokens: int | None = None
-    ) -> AsyncIterator[str]:
+        self,
+        history: ChatHistory,
+        usage: Usage,
+        max_tokens: int | None = None,
+        tools: ToolSpecs = (),
+    ) -> AsyncIterator[str | ToolCall]:
         for token in ("It ", "is\0", " done."):
             yield token
 
@@ -49,7 +53,7 @@ async def test_an_answer_with_nul_is_saved_without_it(chatter: httpx.AsyncClient
     provider = NulProvider()
     answer, history = await start_reply(conversation, "Say it", provider)
 
-    metering = Metering(Call(None, "chat", provider.model), get_settings())
+    metering = Metering(None, get_settings())
     events = [event async for event in run_reply(answer, history, provider, metering)]
 
     assert events[-1].kind == "done"

@@ -11,7 +11,12 @@ request picks the behaviour:
 - `cut`: three chunks, then the connection is dropped without the end of the body;
 - `hang`: never answers (until the client goes away or the server stops, at most 60 s);
 - `garbage`: one good chunk, then one that is not a chat-completions chunk at all;
-- `no-usage`: as `echo`, but never reports usage, as some compatible servers don't.
+- `no-usage`: as `echo`, but never reports usage, as some compatible servers don't;
+- `tool-caller`: offered tools, it answers a user's "<tool name> <arguments JSON>" with that
+  call (its arguments streamed in pieces, as OpenAI does), and a tool's result with "Tool said:
+  <result>";
+- `tool-loop`: as `tool-caller`, but calls the tool again after each result, for as long as it
+  is offered tools.
 
 Streams honour `max_tokens` (the answer stops there, `finish_reason` "length") and, as OpenAI
 does, `stream_options.include_usage`: a last chunk with no choices and the `usage`, in tokens
@@ -86,6 +91,13 @@ _quiet_drop = _QuietDrop()
 def tokens_of(text: str) -> list[str]:
     """Word tokens that keep their leading space: "You said: hi" -> ["You", " said:", " hi"]."""
     return re.findall(r"\s*\S+", text)
+
+
+def _last_role(body: dict[str, Any]) -> str:
+    messages = body.get("messages")
+    if isinstance(messages, list) and messages and isinstance(messages[-1], dict):
+        return str(messages[-1].get("role", ""))
+    return ""
 
 
 def last_user_content(body: dict[str, Any]) -> str:
@@ -257,6 +269,16 @@ class FakeLLM:
                 await _start_stream(send)
                 await _event(send, _chunk(number, model, "Fine", first=True))
                 await send({"type": "http.response.body", "body": b"data: [1, 2]\n\n"})
+            elif (
+                model in ("tool-caller", "tool-loop")
+                and body.get("tools")
+                and (_last_role(body) == "user" or model == "tool-loop")
+            ):
+                name, _, arguments = last_user_content(body).partition(" ")
+                await self._tool_call(send, body, number, name, arguments)
+            elif model in ("tool-caller", "tool-loop") and _last_role(body) == "tool":
+                answer = f"Tool said: {body['messages'][-1].get('content', '')}"
+                await self._answer(request, send, body, number, tokens_of(answer), ECHO_DELAY)
             elif model == "slow":
                 answer = "".join(f" word{i}" for i in range(SLOW_TOKENS)).lstrip()
                 await self._answer(request, send, body, number, tokens_of(answer), SLOW_DELAY)
@@ -268,6 +290,27 @@ class FakeLLM:
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
+
+    async def _tool_call(
+        self, send: Send, body: dict[str, Any], number: int, name: str, arguments: str
+    ) -> None:
+        model = str(body["model"])
+        await _start_stream(send)
+        first = {
+            "index": 0,
+            "id": f"call_{number}",
+            "type": "function",
+            "function": {"name": name, "arguments": ""},
+        }
+        await _event(send, _chunk(number, model, None, first=True, tool_call=first))
+        third = max(len(arguments) // 3, 1)
+        for start in range(0, len(arguments), third):
+            piece = {"index": 0, "function": {"arguments": arguments[start : start + third]}}
+            await _event(send, _chunk(number, model, None, tool_call=piece))
+        await _event(send, _chunk(number, model, None, finish_reason="tool_calls"))
+        await _event(send, _usage_chunk(number, model, body, len(tokens_of(arguments)) + 1))
+        self._count(disconnect=False)
+        await send({"type": "http.response.body", "body": b"data: [DONE]\n\n", "more_body": False})
 
     async def _hang(self, request: _Request, send: Send) -> None:
         await request.pause(HANG_SECONDS)
@@ -360,12 +403,15 @@ def _chunk(
     *,
     first: bool = False,
     finish_reason: str | None = None,
+    tool_call: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    delta: dict[str, str] = {}
+    delta: dict[str, Any] = {}
     if first:
         delta["role"] = "assistant"
     if token is not None:
         delta["content"] = token
+    if tool_call is not None:
+        delta["tool_calls"] = [tool_call]
     return {
         "id": f"chatcmpl-{number}",
         "object": "chat.completion.chunk",
