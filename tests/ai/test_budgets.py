@@ -17,6 +17,7 @@ from bandstand.ai.prices import FREE, Price
 from bandstand.ai.tables import AiBudget, AiCall
 from bandstand.settings import Settings, get_settings
 from bandstand.testing.accounts import MEMBERS_GROUP, People
+from bandstand.testing.ai import logged_call
 
 # Mid-month, mid-day: a day back is still this month.
 NOW = datetime.datetime(2026, 12, 15, 12, 0, tzinfo=datetime.UTC)
@@ -30,21 +31,7 @@ def settings(**changes: Any) -> Settings:
 async def spent(
     user: int | None, tokens: int, at: datetime.datetime = NOW, cost: str = "0"
 ) -> None:
-    await AiCall.insert(
-        AiCall(
-            at=at,
-            user=user,
-            kind="chat",
-            model="m",
-            prompt_tokens=tokens // 2,
-            completion_tokens=tokens - tokens // 2,
-            tokens_estimated=False,
-            cost=Decimal(cost),
-            latency_ms=1,
-            outcome="complete",
-            error="",
-        )
-    )
+    await logged_call(user, (tokens // 2, tokens - tokens // 2), cost=cost, at=at)
 
 
 async def test_without_limits_nothing_is_counted_or_refused(people: People) -> None:

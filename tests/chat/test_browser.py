@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, Page, expect
 
 from tests.support.accounts import SITE_PASSWORD, prepare_site_database
 from tests.support.browser import screenshot_path
@@ -20,14 +20,20 @@ def chat_site(fresh_database_url: str) -> Iterator[str]:
         yield base
 
 
-def test_the_answer_grows_as_it_streams(chat_site: str, browser: Browser) -> None:
+def new_conversation(browser: Browser, site: str) -> Page:
+    """A page on a new conversation, logged in as the site's superuser."""
     page = browser.new_page()
-    page.goto(f"{chat_site}/login?next=/chat")
+    page.goto(f"{site}/login?next=/chat")
     page.fill("#username", "admin")
     page.fill("#password", SITE_PASSWORD)
     page.click("button[type=submit]")
-    expect(page).to_have_url(f"{chat_site}/chat")
+    expect(page).to_have_url(f"{site}/chat")
     page.get_by_role("button", name="New conversation").first.click()
+    return page
+
+
+def test_the_answer_grows_as_it_streams(chat_site: str, browser: Browser) -> None:
+    page = new_conversation(browser, chat_site)
     expect(page.get_by_text("Answers come from:")).to_contain_text("offline demo provider")
 
     page.fill("#content", "Hello <b>world</b>")
@@ -62,12 +68,7 @@ def budget_site(fresh_database_url: str) -> Iterator[str]:
 def test_an_answer_stops_at_the_budget_and_the_next_message_is_refused(
     budget_site: str, browser: Browser
 ) -> None:
-    page = browser.new_page()
-    page.goto(f"{budget_site}/login?next=/chat")
-    page.fill("#username", "admin")
-    page.fill("#password", SITE_PASSWORD)
-    page.click("button[type=submit]")
-    page.get_by_role("button", name="New conversation").first.click()
+    page = new_conversation(browser, budget_site)
 
     page.fill("#content", "Hello")
     page.get_by_role("button", name="Send").click()
@@ -91,12 +92,7 @@ def test_an_answer_stops_at_the_budget_and_the_next_message_is_refused(
 
 
 def test_a_tool_call_shows_folded_above_the_answer(chat_site: str, browser: Browser) -> None:
-    page = browser.new_page()
-    page.goto(f"{chat_site}/login?next=/chat")
-    page.fill("#username", "admin")
-    page.fill("#password", SITE_PASSWORD)
-    page.click("button[type=submit]")
-    page.get_by_role("button", name="New conversation").first.click()
+    page = new_conversation(browser, chat_site)
 
     page.fill("#content", "search_products <b>nothing-matches-this</b>")
     page.get_by_role("button", name="Send").click()

@@ -15,6 +15,7 @@ from bandstand.ai.providers import OfflineProvider
 from bandstand.ai.tables import AiCall
 from bandstand.settings import get_settings
 from bandstand.testing.accounts import People
+from bandstand.testing.ai import logged_call
 from bandstand.testing.sse import parse_sse
 from project.chat.service import LIMITED, Metering, run_reply, start_reply
 from project.chat.tables import Message
@@ -25,24 +26,6 @@ from tests.support.fake_llm import ChatClient, FakeLLM
 async def logged() -> dict[str, Any]:
     (row,) = await AiCall.select().where(AiCall.at > datetime.datetime(2000, 1, 1))
     return row
-
-
-async def spent_today(user: int, tokens: int) -> None:
-    await AiCall.insert(
-        AiCall(
-            at=datetime.datetime.now(datetime.UTC),
-            user=user,
-            kind="chat",
-            model="earlier",
-            prompt_tokens=tokens,
-            completion_tokens=0,
-            tokens_estimated=False,
-            cost=Decimal(0),
-            latency_ms=1,
-            outcome="complete",
-            error="",
-        )
-    )
 
 
 async def test_a_call_is_logged_with_the_providers_count_and_its_cost(
@@ -108,7 +91,7 @@ async def test_the_offline_providers_calls_are_logged_too(
 async def test_a_spent_budget_is_refused_before_any_provider_is_asked(
     chat_client: ChatClient, fake_llm: FakeLLM, people: People
 ) -> None:
-    await spent_today(people.plain, 1000)
+    await logged_call(people.plain, (1000, 0))
     async with chat_client(ai_budget_daily_tokens=1000) as client:
         conversation = await new_conversation(client)
         response = await send(client, conversation, "hello")
@@ -126,7 +109,7 @@ async def test_a_spent_budget_is_refused_before_any_provider_is_asked(
 async def test_a_budget_nearly_spent_is_announced_and_bounds_the_answer(
     chat_client: ChatClient, fake_llm: FakeLLM, people: People
 ) -> None:
-    await spent_today(people.plain, 850)
+    await logged_call(people.plain, (850, 0))
     async with chat_client(ai_budget_daily_tokens=1000) as client:
         conversation = await new_conversation(client)
         events = parse_sse((await send(client, conversation, "hello little world")).text)
@@ -144,7 +127,7 @@ async def test_a_budget_nearly_spent_is_announced_and_bounds_the_answer(
 async def test_an_answer_that_reaches_the_limit_stops_with_a_message(
     chat_client: ChatClient, fake_llm: FakeLLM, people: People
 ) -> None:
-    await spent_today(people.plain, 990)
+    await logged_call(people.plain, (990, 0))
     async with chat_client(ai_budget_daily_tokens=1000) as client:
         conversation = await new_conversation(client)
         response = await send(client, conversation, "one two three four five six")

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import datetime
-from decimal import Decimal
 
 import httpx
 
-from bandstand.ai.tables import AiCall
 from bandstand.testing.accounts import People, log_in
+from bandstand.testing.ai import logged_call
 
 JSON = {"accept": "application/json"}
 
@@ -16,21 +15,7 @@ JSON = {"accept": "application/json"}
 async def call(
     user: int | None, model: str, tokens: tuple[int, int], cost: str, at: datetime.datetime
 ) -> None:
-    await AiCall.insert(
-        AiCall(
-            at=at,
-            user=user,
-            kind="chat",
-            model=model,
-            prompt_tokens=tokens[0],
-            completion_tokens=tokens[1],
-            tokens_estimated=False,
-            cost=Decimal(cost),
-            latency_ms=10,
-            outcome="complete",
-            error="",
-        )
-    )
+    await logged_call(user, tokens, cost=cost, model=model, at=at)
 
 
 async def test_spend_per_user_and_per_model_this_month(
