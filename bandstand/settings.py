@@ -104,6 +104,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, rename="upper"):
     llm_connect_timeout_seconds: Annotated[float, msgspec.Meta(gt=0)] = 10.0
     llm_read_timeout_seconds: Annotated[float, msgspec.Meta(gt=0)] = 60.0
     llm_offline_token_delay_ms: Annotated[int, msgspec.Meta(ge=0)] = 40
+    # Embeddings (bandstand/ai/embeddings.py): any OpenAI-compatible /embeddings API, asked for
+    # vectors of EMBEDDING_DIMENSIONS, EMBEDDING_BATCH texts a request. Without a key, a built-in
+    # offline embedder (no network, no weights) gives them.
+    embedding_base_url: str = "https://api.openai.com/v1"
+    embedding_api_key: str = ""
+    embedding_model: str = "text-embedding-3-small"
+    embedding_dimensions: Annotated[int, msgspec.Meta(ge=2, le=4096)] = 256
+    embedding_batch: Annotated[int, msgspec.Meta(ge=1, le=2048)] = 64
     # What each model costs, per million tokens, prompt/completion: "gpt-4o-mini=0.15/0.60,…"
     # (bandstand/ai/prices.py). A model not listed costs 0.
     ai_prices: tuple[str, ...] = ()

@@ -26,7 +26,7 @@ ToolSpecs = Sequence[dict[str, Any]]  # each Tool.spec()
 
 # Building a TLS context reads the CA bundle from disk: once, at import, rather than in every
 # request that opens a client.
-_TLS_CONTEXT = httpx.create_ssl_context()
+TLS_CONTEXT = httpx.create_ssl_context()
 
 
 # For a provider that does not report usage: OpenAI's rule of thumb for English text.
@@ -137,14 +137,16 @@ def _offline_tool_call(message: dict[str, Any], tools: ToolSpecs, number: int) -
     return None
 
 
-def _refusal(response: httpx.Response, body: bytes) -> str:
+def refusal_of(response: httpx.Response, body: bytes, key_setting: str = "LLM_API_KEY") -> str:
+    """What a provider's error answer says, for a person: its status, in words, and its
+    message."""
     try:
         detail = str(json.loads(body)["error"]["message"])
     except (ValueError, KeyError, TypeError):
         detail = body.decode(errors="replace")[:200]
     status = response.status_code
     if status in (401, 403):
-        what = "The provider refused the API key; check LLM_API_KEY"
+        what = f"The provider refused the API key; check {key_setting}"
     elif status == 429:
         what = "The provider is limiting requests; try again in a moment"
     elif status >= 500:
@@ -236,13 +238,13 @@ class OpenAICompatibleProvider:
             # Leaving this block, by cancellation included, closes the upstream connection:
             # a reader who goes away stops the provider's work too.
             async with (
-                httpx.AsyncClient(timeout=self.timeout, verify=_TLS_CONTEXT) as client,
+                httpx.AsyncClient(timeout=self.timeout, verify=TLS_CONTEXT) as client,
                 client.stream(
                     "POST", f"{self.base_url}/chat/completions", json=request, headers=headers
                 ) as response,
             ):
                 if response.status_code != 200:
-                    raise ProviderError(_refusal(response, await response.aread()))
+                    raise ProviderError(refusal_of(response, await response.aread()))
                 async for event in EventSource(response).aiter_sse():
                     if event.data == "[DONE]":
                         for call in chunks.tool_calls():

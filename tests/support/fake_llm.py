@@ -1,9 +1,10 @@
-"""A fake OpenAI-compatible chat-completions server, real HTTP on loopback, for the tests.
+"""A fake OpenAI-compatible chat-completions and embeddings server, real HTTP on loopback, for
+the tests.
 
-`FakeLLM` serves `POST /v1/chat/completions` with uvicorn in a background thread (its own
-event loop, a free 127.0.0.1 port), so sync fixtures, async tests and a separate app
-process all reach it the same way: over HTTP at `base_url`.  The `model` field of the
-request picks the behaviour:
+`FakeLLM` serves `POST /v1/chat/completions` and `POST /v1/embeddings` with uvicorn in a
+background thread (its own event loop, a free 127.0.0.1 port), so sync fixtures, async tests
+and a separate app process all reach it the same way: over HTTP at `base_url`.  The `model`
+field of a chat request picks the behaviour:
 
 - `echo` (and any unknown model): streams "You said: <last user message>", one word per chunk;
 - `slow`: a long answer, 0.2 s between chunks, for disconnecting mid-stream;
@@ -22,6 +23,11 @@ Streams honour `max_tokens` (the answer stops there, `finish_reason` "length") a
 does, `stream_options.include_usage`: a last chunk with no choices and the `usage`, in tokens
 as this fake counts them (its word tokens, `tokens_of`).
 
+`/v1/embeddings` gives each input a vector of the asked `dimensions` (8 by default) drawn from a
+digest of its text, in reverse order (each with its `index`, as the API has it), and counts
+usage in word tokens; the model `wrong-dimensions` gives one dimension more, and `server-error`
+the 500.
+
 A wrong `Authorization: Bearer` key gives the 401 for every model.
 
 The `fake_llm` fixture yields a started server, and `chat_client` a logged-in client on an app
@@ -34,6 +40,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import logging
 import re
@@ -211,7 +218,7 @@ class FakeLLM:
     async def _app(self, scope: Message, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
-        if scope["path"].rstrip("/") != "/v1/chat/completions":
+        if scope["path"].rstrip("/") not in ("/v1/chat/completions", "/v1/embeddings"):
             await _json(send, 404, {"error": {"message": "Not found", "type": "not_found"}})
             return
         if scope["method"] != "POST":
@@ -250,6 +257,9 @@ class FakeLLM:
             return
         if model == "server-error":
             await _json(send, 500, SERVER_ERROR)
+            return
+        if scope["path"].rstrip("/") == "/v1/embeddings":
+            await _json(send, 200, _embeddings(body))
             return
         if self._stopping:
             error = {"message": "Shutting down", "type": "server_error"}
@@ -440,6 +450,30 @@ def _usage_chunk(
             "completion_tokens": completion_tokens,
             "total_tokens": prompt_tokens + completion_tokens,
         },
+    }
+
+
+def _embeddings(body: dict[str, Any]) -> dict[str, Any]:
+    texts = body.get("input", [])
+    texts = [texts] if isinstance(texts, str) else list(texts)
+    dimensions = int(body.get("dimensions") or 8) + (body.get("model") == "wrong-dimensions")
+    data = [
+        {
+            "object": "embedding",
+            "index": index,
+            "embedding": [
+                byte / 255 - 0.5
+                for byte in hashlib.shake_128(str(text).encode()).digest(dimensions)
+            ],
+        }
+        for index, text in enumerate(texts)
+    ]
+    tokens = sum(len(tokens_of(str(text))) for text in texts)
+    return {
+        "object": "list",
+        "model": body.get("model"),
+        "data": data[::-1],
+        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
     }
 
 
