@@ -33,39 +33,44 @@ class AiSpend(msgspec.Struct):
     by_model: list[Spend]
 
 
-async def ai_spend(since: datetime.datetime) -> AiSpend:
+async def ai_spend(since: datetime.datetime, top: int = TOP) -> AiSpend:
     return AiSpend(
         since=since,
-        by_user=await _spend(AiCall.user.username, since),
-        by_model=await _spend(AiCall.model, since),
+        by_user=await _spend(AiCall.user.username, since, top),
+        by_model=await _spend(AiCall.model, since, top),
     )
 
 
-async def _spend(label: Column, since: datetime.datetime) -> list[Spend]:
+# Both token columns, summed in the database: with no prices set every cost is 0, and the
+# largest spenders are the largest users of tokens.
+TOKENS = QueryString('SUM("ai_call"."prompt_tokens" + "ai_call"."completion_tokens") AS "tokens"')
+
+
+async def _spend(label: Column, since: datetime.datetime, top: int) -> list[Spend]:
     rows: list[dict[str, Any]] = await (
         AiCall.select(
             label.as_alias("label"),
             Count(alias="calls"),
-            Sum(AiCall.prompt_tokens, alias="prompt"),
-            Sum(AiCall.completion_tokens, alias="completion"),
+            TOKENS,
             Sum(AiCall.cost, alias="cost"),
         )
         .where(AiCall.at >= since)
         .group_by(label)
-        # By the alias: PostgreSQL and SQLite both sort by an output column's name.
+        # By the aliases: PostgreSQL and SQLite both sort by an output column's name.
         .order_by(QueryString('"cost"'), ascending=False)
-        .limit(TOP)
+        .order_by(QueryString('"tokens"'), ascending=False)
+        .limit(top)
     )
     spend = [
         Spend(
             label=row["label"] if row["label"] is not None else DELETED_ACCOUNT,
             calls=row["calls"],
-            tokens=(row["prompt"] or 0) + (row["completion"] or 0),
+            tokens=row["tokens"] or 0,
             # SQLite sums a Numeric column as a float: back to the column's six places.
             cost=Decimal(str(row["cost"] or 0)).quantize(COST_PLACES),
         )
         for row in rows
     ]
-    # Ties in cost (a free model) by tokens, then by name, the same on both databases.
+    # Equal costs and tokens by name, the same on both databases.
     spend.sort(key=lambda item: (-item.cost, -item.tokens, item.label))
     return spend

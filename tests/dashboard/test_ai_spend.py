@@ -6,6 +6,7 @@ import datetime
 
 import httpx
 
+from bandstand.ai.spend import ai_spend
 from bandstand.testing.accounts import People, log_in
 from bandstand.testing.ai import logged_call
 
@@ -55,3 +56,23 @@ async def test_spend_with_no_calls_says_so(client: httpx.AsyncClient, people: Pe
     await log_in(client, "staff")
     page = (await client.get("/dashboard")).text
     assert page.count("No AI calls yet this month.") == 2
+
+
+async def test_with_no_prices_the_largest_users_of_tokens_come_first(
+    clean_tables: None, people: People
+) -> None:
+    now = datetime.datetime.now(datetime.UTC)
+    for user, tokens in [
+        (people.plain, 10),
+        (people.member, 300),
+        (people.staff, 20),
+        (people.superuser, 200),
+    ]:
+        await call(user, "free-model", (tokens, 0), "0", now)
+
+    spend = await ai_spend(now.replace(day=1, hour=0), top=2)
+
+    assert [(row.label, row.tokens) for row in spend.by_user] == [("member", 300), ("boss", 200)]
+    assert [(row.label, row.tokens, row.calls) for row in spend.by_model] == [
+        ("free-model", 530, 4)
+    ]
