@@ -97,14 +97,14 @@ def _pdf_pages(data: bytes) -> list[Page]:
                 text = _within_limit(page.extract_text() or "", kept)
                 kept += len(text)
                 pages.append(Page(number, text))
+    except UnreadableDocument:
+        raise
     except LimitReachedError:
         raise UnreadableDocument(
             "The PDF expands to more than it may (a compressed stream past "
             f"{MAX_STREAM_BYTES:,} bytes, or too many objects)."
         ) from None
-    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as error:
-        if isinstance(error, UnreadableDocument):
-            raise
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
         raise UnreadableDocument("The PDF is damaged and cannot be read.") from None
     if not any(page.text.strip() for page in pages):
         raise UnreadableDocument("The PDF has no text (a scan needs OCR first).")

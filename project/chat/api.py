@@ -123,7 +123,8 @@ async def post_message(
 ) -> ServerSentEvent:
     """Send a message; the reply streams back as Server-Sent Events. Refused (429) once the
     user's AI budget is spent."""
-    user_id = current_user(request).id
+    user = current_user(request)
+    user_id = user.id
     await queries.own_conversation(user_id, conversation_id)
     text = data.content.strip()
     # The length as sent, as the schema says. Refusals are Litestar's shape, as the schema says.
@@ -144,7 +145,7 @@ async def post_message(
         ) from None
 
     metering = Metering(user_id, settings, budget, price_of(settings.ai_prices, provider.model))
-    tools = Tools(ai_tools, ToolUser(user_id, is_staff=current_user(request).is_staff))
+    tools = Tools(ai_tools, ToolUser(user_id, is_staff=user.is_staff))
 
     async def events() -> AsyncIterator[ServerSentEventMessage]:
         async for event in run_reply(answer_id, history, provider, metering, tools):
